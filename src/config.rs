@@ -1,0 +1,457 @@
+//! `ogforge.toml`: one documented serde struct per section, unknown keys rejected.
+//!
+//! What the user wrote is [`Config`]; [`Config::load`] checks every value once, so the
+//! rest of the pipeline can trust it. Key names are a contract (DESIGN.md): add keys,
+//! never rename them.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Deserializer};
+
+pub const CONFIG_FILE: &str = "ogforge.toml";
+
+/// The whole configuration of one site.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: SiteConfig,
+    #[serde(default)]
+    pub og: OgConfig,
+    #[serde(default)]
+    pub screenshots: ScreenshotsConfig,
+    #[serde(default)]
+    pub snapsharp: SnapsharpConfig,
+}
+
+/// `[site]`: what the blog is and where its files live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The blog's name, shown in every page and card.
+    pub title: String,
+    /// Absolute URL the site is published under; og:image and og:url are made from it.
+    pub base_url: String,
+    /// One line about the blog, for the home page's meta description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The `lang` attribute of every page.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Markdown sources, relative to the site folder.
+    #[serde(default = "default_content_dir")]
+    pub content_dir: PathBuf,
+    /// Where the website is written, relative to the site folder.
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+    /// Anything else the site's templates want, as `site.extra`.
+    #[serde(default)]
+    pub extra: toml::Table,
+}
+
+/// `[og]`: how Open Graph cards are made.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OgConfig {
+    pub backend: OgBackend,
+    /// `templates/og/<template>.svg` locally; SnapSharp's template name remotely.
+    pub template: String,
+    pub width: u32,
+    pub height: u32,
+    pub format: ImageFormat,
+}
+
+impl Default for OgConfig {
+    fn default() -> Self {
+        OgConfig {
+            backend: OgBackend::Local,
+            template: "blog-post".into(),
+            width: 1200,
+            height: 630,
+            format: ImageFormat::Png,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OgBackend {
+    Local,
+    Snapsharp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    Png,
+    Jpeg,
+    Webp,
+}
+
+impl ImageFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Jpeg => "jpg",
+            ImageFormat::Webp => "webp",
+        }
+    }
+
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "image/png",
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Webp => "image/webp",
+        }
+    }
+}
+
+/// `[screenshots]`: pictures of the sites posts point to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenshotsConfig {
+    pub backend: ScreenshotBackend,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for ScreenshotsConfig {
+    fn default() -> Self {
+        ScreenshotsConfig {
+            backend: ScreenshotBackend::Auto,
+            width: 1280,
+            height: 720,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScreenshotBackend {
+    /// SnapSharp when a key is set, else a local Chromium if found, else skip.
+    Auto,
+    Snapsharp,
+    Chromium,
+    Off,
+}
+
+/// `[snapsharp]`: the remote API and the plan's limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapsharpConfig {
+    pub base_url: String,
+    /// The environment variable that holds the key; the key itself is never in a file.
+    pub api_key_env: String,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// The plan's limit, e.g. "5/min"; never exceeded.
+    pub rate_limit: RateLimit,
+    pub max_attempts: u32,
+    pub timeout_secs: u64,
+}
+
+impl Default for SnapsharpConfig {
+    fn default() -> Self {
+        SnapsharpConfig {
+            base_url: "https://api.snapsharp.dev/v1".into(),
+            api_key_env: "SNAPSHARP_API_KEY".into(),
+            concurrency: 4,
+            rate_limit: RateLimit {
+                requests: 5,
+                per: Duration::from_secs(60),
+            },
+            max_attempts: 5,
+            timeout_secs: 120,
+        }
+    }
+}
+
+/// A number of requests per period, written `"5/min"`, `"2/s"`, `"1000/hour"`, `"10/day"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// The shortest time between two request starts that keeps within the limit.
+    pub fn interval(&self) -> Duration {
+        self.per / self.requests
+    }
+}
+
+impl FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("`{s}` is not a rate; write it like \"5/min\", \"2/s\" or \"1000/hour\"");
+        let (count, unit) = s.split_once('/').ok_or_else(bad)?;
+        let requests: u32 = count.trim().parse().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            "d" | "day" => Duration::from_secs(86400),
+            _ => return Err(bad()),
+        };
+        if requests == 0 {
+            return Err(format!(
+                "`{s}` allows no request at all; the count must be 1 or more"
+            ));
+        }
+        Ok(RateLimit { requests, per })
+    }
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "min",
+            3600 => "hour",
+            _ => "day",
+        };
+        write!(f, "{}/{unit}", self.requests)
+    }
+}
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_content_dir() -> PathBuf {
+    "content".into()
+}
+fn default_output_dir() -> PathBuf {
+    "public".into()
+}
+
+impl Config {
+    /// Reads and checks `ogforge.toml` in `site_dir`.
+    pub fn load(site_dir: &Path) -> Result<Config> {
+        let path = site_dir.join(CONFIG_FILE);
+        let shown = crate::report::display_path(Path::new("."), &path);
+        let folder = if site_dir == Path::new(".") {
+            "the current folder".to_string()
+        } else {
+            format!("`{}`", site_dir.display())
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "could not read {}: {e}\n  hint: is {folder} a site folder? It needs an {CONFIG_FILE} with a [site] `title` and `base_url`",
+                shown.display(),
+            )
+        })?;
+        Config::parse(&text)
+            .with_context(|| format!("invalid configuration in {}", shown.display()))
+    }
+
+    /// Parses and checks configuration text; errors name the key at fault.
+    pub fn parse(text: &str) -> Result<Config> {
+        let mut config: Config = toml::from_str(text.trim_start_matches('\u{feff}'))?;
+        config.check()?;
+        config.site.base_url = config.site.base_url.trim_end_matches('/').to_string();
+        config.snapsharp.base_url = config.snapsharp.base_url.trim_end_matches('/').to_string();
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.site.title.trim().is_empty() {
+            bail!("`site.title` is empty; give the blog a name");
+        }
+        check_http_url("site.base_url", &self.site.base_url)?;
+        check_http_url("snapsharp.base_url", &self.snapsharp.base_url)?;
+        check_relative_dir("site.content_dir", &self.site.content_dir)?;
+        check_relative_dir("site.output_dir", &self.site.output_dir)?;
+        if self.site.output_dir == self.site.content_dir {
+            bail!("`site.output_dir` and `site.content_dir` are the same folder");
+        }
+        for (key, value, max) in [
+            ("og.width", self.og.width, 8192),
+            ("og.height", self.og.height, 8192),
+            ("screenshots.width", self.screenshots.width, 16384),
+            ("screenshots.height", self.screenshots.height, 16384),
+        ] {
+            if value == 0 || value > max {
+                bail!("`{key}` is {value}; it must be between 1 and {max}");
+            }
+        }
+        if !is_template_name(&self.og.template) {
+            bail!(
+                "`og.template` is `{}`; a template name is letters, digits, `-` and `_`",
+                self.og.template
+            );
+        }
+        if self.snapsharp.concurrency == 0 {
+            bail!("`snapsharp.concurrency` is 0; at least one request must be allowed in flight");
+        }
+        if self.snapsharp.max_attempts == 0 {
+            bail!("`snapsharp.max_attempts` is 0; it counts the first attempt, so use 1 or more");
+        }
+        if self.snapsharp.timeout_secs == 0 {
+            bail!("`snapsharp.timeout_secs` is 0; use the API's 120 or more");
+        }
+        if self.snapsharp.api_key_env.is_empty() {
+            bail!(
+                "`snapsharp.api_key_env` is empty; name the environment variable that holds the key"
+            );
+        }
+        Ok(())
+    }
+
+    pub fn content_dir(&self, site_dir: &Path) -> PathBuf {
+        site_dir.join(&self.site.content_dir)
+    }
+
+    pub fn output_dir(&self, site_dir: &Path) -> PathBuf {
+        site_dir.join(&self.site.output_dir)
+    }
+}
+
+/// A name that can be used as a file name stem on every system.
+pub fn is_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn check_http_url(key: &str, url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => bail!(
+            "`{key}` is `{url}`; it must be an absolute http(s) URL such as \"https://blog.example.com\""
+        ),
+    }
+}
+
+fn check_relative_dir(key: &str, dir: &Path) -> Result<()> {
+    let inside = !dir.as_os_str().is_empty()
+        && dir
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside || dir.components().all(|c| c == Component::CurDir) {
+        bail!(
+            "`{key}` is `{}`; it must be a folder inside the site folder, such as \"public\"",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[site]\ntitle = \"T\"\nbase_url = \"https://example.com/\"\n";
+
+    #[test]
+    fn minimal_config_gets_the_documented_defaults() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.site.base_url, "https://example.com");
+        assert_eq!(c.site.output_dir, Path::new("public"));
+        assert_eq!(c.og.backend, OgBackend::Local);
+        assert_eq!((c.og.width, c.og.height), (1200, 630));
+        assert_eq!(c.og.template, "blog-post");
+        assert_eq!(c.screenshots.backend, ScreenshotBackend::Auto);
+        assert_eq!(c.snapsharp.rate_limit.to_string(), "5/min");
+        assert_eq!(c.snapsharp.concurrency, 4);
+        assert_eq!(c.snapsharp.timeout_secs, 120);
+    }
+
+    #[test]
+    fn every_documented_key_is_accepted() {
+        let text = r#"
+[site]
+title = "My Blog"
+base_url = "https://blog.example.com"
+content_dir = "content"
+output_dir = "public"
+[og]
+backend = "snapsharp"
+template = "blog-post"
+width = 1200
+height = 630
+format = "png"
+[screenshots]
+backend = "off"
+width = 1280
+height = 720
+[snapsharp]
+base_url = "https://api.snapsharp.dev/v1"
+api_key_env = "SNAPSHARP_API_KEY"
+concurrency = 4
+rate_limit = "2/s"
+max_attempts = 5
+timeout_secs = 120
+"#;
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.og.backend, OgBackend::Snapsharp);
+        assert_eq!(
+            c.snapsharp.rate_limit.interval(),
+            Duration::from_millis(500)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[site]\ntitle = \"T\"\n", "base_url"),
+            (&format!("{MINIMAL}[og]\ncolour = 1\n"), "colour"),
+            (&format!("{MINIMAL}[og]\nbackend = \"magic\"\n"), "magic"),
+            (&format!("{MINIMAL}[og]\nwidth = 0\n"), "og.width"),
+            (
+                &format!("{MINIMAL}[snapsharp]\nrate_limit = \"fast\"\n"),
+                "fast",
+            ),
+            (
+                &format!("{MINIMAL}[snapsharp]\nconcurrency = 0\n"),
+                "snapsharp.concurrency",
+            ),
+            (
+                "[site]\ntitle = \"T\"\nbase_url = \"blog.example.com\"\n",
+                "site.base_url",
+            ),
+            (
+                "[site]\ntitle = \"T\"\nbase_url = \"https://e.com\"\noutput_dir = \"../out\"\n",
+                "site.output_dir",
+            ),
+            (
+                "[site]\ntitle = \"T\"\nbase_url = \"https://e.com\"\n[blog]\n",
+                "blog",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(
+                err.contains(key),
+                "error for {text:?} should name {key}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limits_parse() {
+        let r: RateLimit = "600/min".parse().unwrap();
+        assert_eq!(r.interval(), Duration::from_millis(100));
+        assert!("0/min".parse::<RateLimit>().is_err());
+        assert!("5/fortnight".parse::<RateLimit>().is_err());
+    }
+}

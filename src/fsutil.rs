@@ -1,0 +1,78 @@
+//! Writing outputs: atomically, and only when the bytes change.
+//!
+//! Every file ogforge writes goes through [`write_if_changed`]: a temporary file in the
+//! same folder, then a rename, so a build killed at any moment leaves either the old
+//! file or the new one, never a torn one; and an unchanged file keeps its modification
+//! time, so a no-op build writes nothing.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Whether a write changed the file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Changed,
+    Unchanged,
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Written> {
+    if same_contents(path, bytes) {
+        return Ok(Written::Unchanged);
+    }
+    write_atomic(path, bytes)?;
+    Ok(Written::Changed)
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)
+        .with_context(|| format!("could not create folder {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ogforge-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_data())
+        .with_context(|| format!("could not write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    Ok(())
+}
+
+/// Copies `from` to `to` unless `to` already holds the same bytes.
+pub fn copy_if_changed(from: &Path, to: &Path) -> Result<Written> {
+    let bytes = fs::read(from).with_context(|| format!("could not read {}", from.display()))?;
+    write_if_changed(to, &bytes)
+}
+
+fn same_contents(path: &Path, bytes: &[u8]) -> bool {
+    match fs::metadata(path) {
+        Ok(meta) if meta.len() == bytes.len() as u64 => {
+            fs::read(path).map(|old| old == bytes).unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchanged_bytes_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/page.html");
+        assert_eq!(write_if_changed(&path, b"one").unwrap(), Written::Changed);
+        assert_eq!(write_if_changed(&path, b"one").unwrap(), Written::Unchanged);
+        assert_eq!(write_if_changed(&path, b"two").unwrap(), Written::Changed);
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+}

@@ -1,0 +1,31 @@
+//! ogforge builds a Markdown blog into a website with Open Graph cards and meta tags.
+//!
+//! The pipeline runs one way:
+//!
+//! ```text
+//! ogforge.toml ──> Config ─┐
+//! content/**.md ──> scan ──┴─> Post (front matter + Markdown)
+//!                                  │
+//!                                  ▼
+//!                   pages from templates (minijinja) ──> write (atomic, if changed)
+//!                                  │
+//!                                  ▼
+//!                               Report (counts, problems) ──> exit code
+//! ```
+//!
+//! Every problem with one input is recorded in the [`Report`] and the build goes on;
+//! only a problem that makes the whole build meaningless (no config, broken theme)
+//! is returned as an error.
+
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod fsutil;
+pub mod report;
+pub mod site;
+pub mod url;
+
+pub use build::{BuildOptions, build};
+pub use config::Config;
+pub use report::{ExitStatus, Problem, Report, Verbosity};

@@ -1,0 +1,7 @@
+//! The website: pages rendered from the theme's templates, and the meta tags put into them.
+
+pub mod pages;
+pub mod templates;
+
+pub use pages::{PageMeta, RenderedPage, render_all};
+pub use templates::Theme;

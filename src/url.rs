@@ -1,0 +1,138 @@
+//! Slugs and URLs: the only place that turns names into paths of the output folder.
+//!
+//! A slug is one path segment that cannot climb out of the output folder; every page's
+//! output path is made of slugs, so nothing is ever written outside it.
+
+/// Makes a slug from a title or file name: lower case, letters and digits kept (any
+/// script), every run of other characters one `-`.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    let mut dash = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if dash && !slug.is_empty() {
+                slug.push('-');
+            }
+            dash = false;
+            slug.extend(c.to_lowercase());
+        } else {
+            dash = true;
+        }
+    }
+    slug
+}
+
+/// Checks a slug the user wrote; the error says what is wrong with it.
+pub fn check_slug(slug: &str) -> Result<(), String> {
+    if slug.trim().is_empty() {
+        return Err("the slug is empty".into());
+    }
+    if slug == "." || slug == ".." {
+        return Err(format!("the slug `{slug}` would leave the output folder"));
+    }
+    if let Some(c) = slug
+        .chars()
+        .find(|&c| matches!(c, '/' | '\\' | ':') || c.is_control())
+    {
+        return Err(format!(
+            "the slug `{}` contains `{}`; a slug is one path segment",
+            slug.escape_debug(),
+            c.escape_debug()
+        ));
+    }
+    if slug.starts_with('.') {
+        return Err(format!(
+            "the slug `{slug}` starts with `.`, which hides the page"
+        ));
+    }
+    Ok(())
+}
+
+/// Percent-encodes a URL path, keeping `/` and the characters that need no escaping.
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The absolute URL of a site path (`/posts/a/`) under `base_url` (no trailing `/`).
+pub fn absolute(base_url: &str, path: &str) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return path.to_string();
+    }
+    format!("{base_url}{}", encode_path(&ensure_leading_slash(path)))
+}
+
+fn ensure_leading_slash(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugify_cases() {
+        for (input, want) in [
+            ("Hello, World!", "hello-world"),
+            ("  Rust & <HTML>  ", "rust-html"),
+            ("Café déjà vu", "café-déjà-vu"),
+            ("日本語のタイトル", "日本語のタイトル"),
+            ("a--b__c", "a-b-c"),
+            ("🚀", ""),
+        ] {
+            assert_eq!(slugify(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn slugs_that_leave_the_output_folder_are_refused() {
+        for bad in [
+            "..",
+            ".",
+            "../etc",
+            "/etc/passwd",
+            "a\\b",
+            "C:evil",
+            "",
+            " ",
+            ".hidden",
+            "a\nb",
+        ] {
+            assert!(check_slug(bad).is_err(), "{bad:?} should be refused");
+        }
+        for good in ["hello-world", "café", "2024-recap", "v1.2"] {
+            assert!(check_slug(good).is_ok(), "{good:?} should be accepted");
+        }
+    }
+
+    #[test]
+    fn absolute_urls_are_encoded() {
+        assert_eq!(
+            absolute("https://e.com", "/posts/a b/"),
+            "https://e.com/posts/a%20b/"
+        );
+        assert_eq!(
+            absolute("https://e.com", "og/x.png"),
+            "https://e.com/og/x.png"
+        );
+        assert_eq!(
+            absolute("https://e.com/blog", "/café/"),
+            "https://e.com/blog/caf%C3%A9/"
+        );
+        assert_eq!(
+            absolute("https://e.com", "https://cdn.x/y.png"),
+            "https://cdn.x/y.png"
+        );
+    }
+}
