@@ -3,13 +3,20 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
+use crate::cards;
 use crate::config::Config;
 use crate::content;
 use crate::fsutil::{Written, copy_if_changed, write_if_changed};
+use crate::render::fonts::FontSet;
+use crate::render::local::LocalBackend;
 use crate::report::{Problem, ProblemKind, Report, display_path};
+use crate::site::RenderedPage;
+use crate::site::inject::{MetaTags, OgImage, inject_meta};
 use crate::site::{self, Theme, templates::BUILT_IN_STATIC};
 
 /// What the user asked of this build.
@@ -28,6 +35,9 @@ pub struct BuildSummary {
     /// Files whose bytes changed on disk (pages, copied files).
     pub files_written: usize,
     pub files_unchanged: usize,
+    pub cards_rendered: usize,
+    /// Cards whose file was already there.
+    pub cards_reused: usize,
     pub output_dir: PathBuf,
     pub elapsed: Duration,
 }
@@ -37,11 +47,13 @@ impl BuildSummary {
     pub fn to_line(&self, report: &Report) -> String {
         let errors = report.count(ProblemKind::Input) + report.count(ProblemKind::Asset);
         let mut line = format!(
-            "built {} pages ({} posts) into {} in {:.2}s; {} files written, {} unchanged",
+            "built {} pages ({} posts) into {} in {:.2}s; {} cards drawn, {} up to date; {} files written, {} unchanged",
             self.pages,
             self.posts,
             self.output_dir.display(),
             self.elapsed.as_secs_f64(),
+            self.cards_rendered,
+            self.cards_reused,
             self.files_written,
             self.files_unchanged,
         );
@@ -71,20 +83,51 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             crate::config::CONFIG_FILE
         );
     }
+    let fonts = load_fonts(&config, site_dir)?;
+    let backend = LocalBackend::new(
+        site_dir,
+        &site_dir.join("templates").join("og"),
+        fonts.clone(),
+    )?;
     let content = content::load(site_dir, &content_dir, options.drafts, report);
+    let out = config.output_dir(site_dir);
+    let out = out.strip_prefix(".").map(Path::to_path_buf).unwrap_or(out);
+
+    let cards = cards::run(
+        &config,
+        site_dir,
+        &out,
+        &content,
+        &backend,
+        Some(&fonts),
+        report,
+    );
+    let fallback = cards::fallback_image(&config, site_dir, &out, report);
     let (pages, problems) = site::render_all(&config, &theme, &content);
     for problem in problems {
         report.problem(problem);
     }
 
-    let out = config.output_dir(site_dir);
     let mut files: Vec<Output> = Vec::new();
     for (name, bytes) in BUILT_IN_STATIC {
         files.push(Output::bytes(name, bytes.to_vec()));
     }
     for page in &pages {
         report.verbose(format!("page {}", page.output));
-        files.push(Output::bytes(&page.output, page.html.clone().into_bytes()));
+        let image = cards
+            .images
+            .get(page.meta.path.as_str())
+            .or(fallback.as_ref());
+        let tags = meta_tags(&config, page, image.cloned());
+        match inject_meta(page.html.as_bytes(), &tags) {
+            Ok(html) => files.push(Output::bytes(&page.output, html)),
+            Err(e) => report.problem(Problem::input(
+                page.source
+                    .clone()
+                    .unwrap_or_else(|| page.output.clone().into()),
+                format!("could not add meta tags to {}: {e}", page.output),
+            )),
+        }
     }
     let assets = content
         .posts
@@ -107,6 +150,8 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     let mut summary = BuildSummary {
         posts: content.posts.len(),
         pages: pages.len(),
+        cards_rendered: cards.rendered,
+        cards_reused: cards.reused,
         output_dir: out.clone(),
         ..BuildSummary::default()
     };
@@ -122,6 +167,35 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// The shipped fonts, plus the site's `[og] fonts` when it has any.
+fn load_fonts(config: &Config, site_dir: &Path) -> Result<Arc<FontSet>> {
+    if config.og.fonts.is_empty() {
+        return Ok(FontSet::built_in());
+    }
+    let paths: Vec<PathBuf> = config.og.fonts.iter().map(|f| site_dir.join(f)).collect();
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    Ok(Arc::new(
+        FontSet::load(&refs).context("in `[og] fonts` of ogforge.toml")?,
+    ))
+}
+
+/// The meta tags of one page: its own title and description, the site's name, and the
+/// picture chosen for it.
+fn meta_tags(config: &Config, page: &RenderedPage, image: Option<OgImage>) -> MetaTags {
+    MetaTags {
+        title: page
+            .meta
+            .og_title
+            .clone()
+            .unwrap_or_else(|| page.meta.title.clone()),
+        description: page.meta.description.clone(),
+        url: page.meta.url.clone(),
+        og_type: page.meta.og_type.to_string(),
+        site_name: Some(config.site.title.clone()),
+        image,
+    }
 }
 
 /// A file for the output folder: bytes made here, or a file copied as it is.

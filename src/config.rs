@@ -62,6 +62,12 @@ pub struct OgConfig {
     pub width: u32,
     pub height: u32,
     pub format: ImageFormat,
+    /// Picture for pages without a card of their own (lists, tags, failed cards): a URL,
+    /// or a path under the site such as "/images/card.png" (found in `static/`).
+    pub fallback_image: Option<String>,
+    /// Font files (relative to the site folder) added to the shipped ones; usable by
+    /// family name in card templates and tried first for every text.
+    pub fonts: Vec<PathBuf>,
 }
 
 impl Default for OgConfig {
@@ -72,6 +78,8 @@ impl Default for OgConfig {
             width: 1200,
             height: 630,
             format: ImageFormat::Png,
+            fallback_image: None,
+            fonts: Vec::new(),
         }
     }
 }
@@ -271,8 +279,8 @@ impl Config {
         }
         check_http_url("site.base_url", &self.site.base_url)?;
         check_http_url("snapsharp.base_url", &self.snapsharp.base_url)?;
-        check_relative_dir("site.content_dir", &self.site.content_dir)?;
-        check_relative_dir("site.output_dir", &self.site.output_dir)?;
+        check_inside_site("site.content_dir", &self.site.content_dir, "content")?;
+        check_inside_site("site.output_dir", &self.site.output_dir, "public")?;
         if self.site.output_dir == self.site.content_dir {
             bail!("`site.output_dir` and `site.content_dir` are the same folder");
         }
@@ -291,6 +299,15 @@ impl Config {
                 "`og.template` is `{}`; a template name is letters, digits, `-` and `_`",
                 self.og.template
             );
+        }
+        if self.og.backend == OgBackend::Local && self.og.format != ImageFormat::Png {
+            bail!(
+                "`og.format` is \"{}\" but the local backend draws PNG only; use \"png\", or backend = \"snapsharp\"",
+                self.og.format.extension()
+            );
+        }
+        for font in &self.og.fonts {
+            check_inside_site("og.fonts", font, "fonts/MyFont-Bold.ttf")?;
         }
         if self.snapsharp.concurrency == 0 {
             bail!("`snapsharp.concurrency` is 0; at least one request must be allowed in flight");
@@ -342,14 +359,15 @@ fn check_http_url(key: &str, url: &str) -> Result<()> {
     }
 }
 
-fn check_relative_dir(key: &str, dir: &Path) -> Result<()> {
+/// `path` must stay inside the site folder; `example` shows the user a good value.
+fn check_inside_site(key: &str, dir: &Path, example: &str) -> Result<()> {
     let inside = !dir.as_os_str().is_empty()
         && dir
             .components()
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if !inside || dir.components().all(|c| c == Component::CurDir) {
         bail!(
-            "`{key}` is `{}`; it must be a folder inside the site folder, such as \"public\"",
+            "`{key}` is `{}`; it must be a path inside the site folder, such as \"{example}\"",
             dir.display()
         );
     }

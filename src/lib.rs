@@ -18,10 +18,12 @@
 //! is returned as an error.
 
 pub mod build;
+pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod content;
 pub mod fsutil;
+pub mod render;
 pub mod report;
 pub mod site;
 pub mod url;

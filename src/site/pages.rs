@@ -22,6 +22,10 @@ use crate::url::{absolute, slugify};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PageMeta {
     pub title: String,
+    /// The post's `og.title`, when it has one.
+    pub og_title: Option<String>,
+    /// Site path of the page, `/posts/a/`.
+    pub path: String,
     pub description: String,
     /// Absolute URL of the page.
     pub url: String,
@@ -71,7 +75,10 @@ pub fn render_all(
         jobs.push(Job {
             template: "post.html",
             path: post.path.clone(),
-            meta: meta(base, &post.path, &post.title, &post.description, "article"),
+            meta: PageMeta {
+                og_title: post.front.og.title.clone(),
+                ..meta(base, &post.path, &post.title, &post.description, "article")
+            },
             source: Some(post),
             ctx: context! {
                 site => site.clone(),
@@ -200,6 +207,8 @@ struct Job<'a> {
 fn meta(base: &str, path: &str, title: &str, description: &str, og_type: &'static str) -> PageMeta {
     PageMeta {
         title: title.to_string(),
+        og_title: None,
+        path: path.to_string(),
         description: description.to_string(),
         url: absolute(base, path),
         og_type,

@@ -158,6 +158,18 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// Escapes text for XML (SVG card templates): as [`escape_html`], and drops the
+/// characters XML cannot hold at all, even escaped (most C0 controls, U+FFFE, U+FFFF).
+pub fn escape_xml(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || !(c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}')
+        })
+        .collect();
+    escape_html(&clean)
+}
+
 /// Marks already-rendered HTML so templates do not escape it again.
 pub fn safe_html(html: &str) -> Value {
     Value::from_safe_string(html.to_string())

@@ -171,10 +171,8 @@ fn toml_front_matter_bom_crlf_and_extra_keys() {
     );
     site.build().expect(0);
     let page = site.read("public/toml/index.html");
-    assert!(
-        page.starts_with("From TOML|Ann,Bo|sunny|S1|<p>Body <em>here</em></p>"),
-        "{page}"
-    );
+    assert!(page.starts_with("From TOML|Ann,Bo|sunny|S1|"), "{page}");
+    assert!(page.contains("<p>Body <em>here</em></p>"), "{page}");
 }
 
 #[test]

@@ -1,4 +1,6 @@
 //! ogforge's integration tests: one binary over fixture sites, driving the real program.
 
 mod build;
+mod cards;
+mod og;
 mod support;

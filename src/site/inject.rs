@@ -1,0 +1,452 @@
+//! Open Graph and Twitter meta tags, put into any HTML page.
+//!
+//! This module owns the list of meta tags ogforge manages and the one rewrite that puts
+//! them into a page: stale tags of those properties are removed wherever they are, and
+//! the fresh block goes once into the `<head>`. The build calls [`inject_meta`] on every
+//! page it renders, and `ogforge inject` on pages other generators made, so every byte
+//! that is not a managed tag is kept. It does no I/O: bytes in, bytes out.
+//!
+//! Running it twice gives the same bytes as running it once: each tag is written as
+//! `<meta …>` and a newline, and removing a tag also removes the whitespace-only text right
+//! after it.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::rc::Rc;
+
+use lol_html::errors::RewritingError;
+use lol_html::{HtmlRewriter, Settings, element, end_tag};
+
+use crate::site::templates::escape_html;
+
+/// The Open Graph / Twitter tags one page should carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaTags {
+    pub title: String,
+    pub description: String,
+    /// Absolute URL of the page.
+    pub url: String,
+    /// `article` or `website`.
+    pub og_type: String,
+    pub site_name: Option<String>,
+    pub image: Option<OgImage>,
+}
+
+/// The card image of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OgImage {
+    /// Absolute URL of the image.
+    pub url: String,
+    /// Pixel size and MIME type, when known; their tags are left out otherwise.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub mime_type: Option<String>,
+    pub alt: String,
+}
+
+/// The page could not be read as HTML, e.g. markup lol_html cannot parse unambiguously.
+#[derive(Debug, thiserror::Error)]
+#[error("could not parse the page's HTML to put the meta tags in")]
+pub struct InjectError(#[from] RewritingError);
+
+/// Every property this module writes, in the order it writes them. An existing tag with
+/// one of these is replaced even when this page gets none of it (no image, no site name).
+const MANAGED: [&str; 15] = [
+    "og:title",
+    "og:description",
+    "og:type",
+    "og:url",
+    "og:site_name",
+    "og:image",
+    "og:image:width",
+    "og:image:height",
+    "og:image:type",
+    "og:image:alt",
+    "twitter:card",
+    "twitter:title",
+    "twitter:description",
+    "twitter:image",
+    "twitter:image:alt",
+];
+
+/// Elements that may stand in `<head>`; any other one starts the body even without `<body>`.
+const HEAD_ELEMENTS: [&str; 10] = [
+    "html", "head", "title", "meta", "link", "style", "script", "noscript", "base", "template",
+];
+
+/// Where the edits go, in bytes of the input; shared with end-tag handlers, which must be
+/// `'static`.
+#[derive(Default)]
+struct Edits {
+    /// Start tags of managed `<meta>`s, in document order.
+    stale: Vec<Range<usize>>,
+    /// The first insertion point met: `</head>`, `<body>` or the first body element.
+    insert_at: Option<usize>,
+    /// Open `<template>`s: their content is inert, so it is no insertion point.
+    template_depth: usize,
+}
+
+/// Puts `tags` into the page's `<head>`, replacing earlier tags of the same properties.
+///
+/// lol_html only finds where things are; the bytes are spliced here. Rewriting through
+/// lol_html would need a text handler to drop the whitespace after a removed tag, and any
+/// text handler makes lol_html re-encode all text as UTF-8, turning a Latin-1 page's
+/// accents into U+FFFD.
+pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError> {
+    let edits = Rc::new(RefCell::new(Edits::default()));
+    let on_element = edits.clone();
+    let settings = Settings::new().append_element_content_handler(element!("*", move |el| {
+        let mut found = on_element.borrow_mut();
+        let start_tag = el.source_location().bytes();
+        let name = el.tag_name();
+        if name == "meta" {
+            if meta_key(el.get_attribute("property"), el.get_attribute("name"))
+                .is_some_and(|key| MANAGED.contains(&key.as_str()))
+            {
+                found.stale.push(start_tag);
+            }
+        } else if name == "head" {
+            // Never called when `</head>` is left out (legal HTML): the body cases cover that.
+            let edits = on_element.clone();
+            el.on_end_tag(end_tag!(move |end| {
+                let at = end.source_location().bytes().start;
+                edits.borrow_mut().insert_at.get_or_insert(at);
+                Ok(())
+            }))?;
+        } else if name == "template" {
+            found.template_depth += 1;
+            let edits = on_element.clone();
+            el.on_end_tag(end_tag!(move |_| {
+                edits.borrow_mut().template_depth -= 1;
+                Ok(())
+            }))?;
+        } else if found.template_depth == 0 && !HEAD_ELEMENTS.contains(&name.as_str()) {
+            // `<body>`, or the first element that implies it: the head ended before it.
+            found.insert_at.get_or_insert(start_tag.start);
+        }
+        Ok(())
+    }));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter.write(html)?;
+    rewriter.end()?;
+
+    let found = edits.borrow();
+    let block = render_block(tags);
+    let mut splices: Vec<(Range<usize>, &[u8])> = found
+        .stale
+        .iter()
+        .map(|tag| {
+            // Whitespace-only text after a tag goes with it, so that removing the block
+            // and inserting it again gives back the same bytes.
+            let blank = html[tag.end..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            let end = tag.end + blank;
+            let whole_text = html.get(end).is_none_or(|&b| b == b'<');
+            (tag.start..if whole_text { end } else { tag.end }, &b""[..])
+        })
+        .collect();
+    let at = found.insert_at.unwrap_or(html.len());
+    splices.push((at..at, block.as_bytes()));
+    splices.sort_by_key(|(range, _)| range.start);
+
+    let mut out = Vec::with_capacity(html.len() + block.len());
+    let mut copied = 0;
+    for (range, with) in splices {
+        out.extend_from_slice(&html[copied..range.start]);
+        out.extend_from_slice(with);
+        copied = range.end;
+    }
+    out.extend_from_slice(&html[copied..]);
+    Ok(out)
+}
+
+/// Every `<meta>` with a `property` or `name` and a `content`, in document order: the key
+/// lower-cased, the content as written (character references are not decoded).
+pub fn existing_meta(html: &[u8]) -> Vec<(String, String)> {
+    let found = RefCell::new(Vec::new());
+    let settings = Settings::new()
+        .with_strict(false)
+        .append_element_content_handler(element!("meta", |el| {
+            let key = meta_key(el.get_attribute("property"), el.get_attribute("name"));
+            if let (Some(key), Some(content)) = (key, el.get_attribute("content")) {
+                found.borrow_mut().push((key, content));
+            }
+            Ok(())
+        }));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    // Not strict, no memory limit and handlers that never fail: there is no error to
+    // report, and a listing is best-effort anyway.
+    let _ = rewriter.write(html).and_then(|()| rewriter.end());
+    found.into_inner()
+}
+
+/// The key a meta tag is known by: its `property`, else its `name`, lower-cased.
+fn meta_key(property: Option<String>, name: Option<String>) -> Option<String> {
+    property.or(name).map(|key| key.to_ascii_lowercase())
+}
+
+/// The managed tags for `tags`, in the order of [`MANAGED`], those without a value left out.
+fn managed_tags(tags: &MetaTags) -> Vec<(&'static str, String)> {
+    let image = tags.image.as_ref();
+    let card = if image.is_some() {
+        "summary_large_image"
+    } else {
+        "summary"
+    };
+    let all = [
+        ("og:title", Some(tags.title.clone())),
+        ("og:description", Some(tags.description.clone())),
+        ("og:type", Some(tags.og_type.clone())),
+        ("og:url", Some(tags.url.clone())),
+        ("og:site_name", tags.site_name.clone()),
+        ("og:image", image.map(|i| i.url.clone())),
+        (
+            "og:image:width",
+            image.and_then(|i| i.width).map(|w| w.to_string()),
+        ),
+        (
+            "og:image:height",
+            image.and_then(|i| i.height).map(|h| h.to_string()),
+        ),
+        ("og:image:type", image.and_then(|i| i.mime_type.clone())),
+        ("og:image:alt", image.map(|i| i.alt.clone())),
+        ("twitter:card", Some(card.to_string())),
+        ("twitter:title", Some(tags.title.clone())),
+        ("twitter:description", Some(tags.description.clone())),
+        ("twitter:image", image.map(|i| i.url.clone())),
+        ("twitter:image:alt", image.map(|i| i.alt.clone())),
+    ];
+    all.into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect()
+}
+
+/// The markup inserted into the page: one `<meta …>` per line.
+fn render_block(tags: &MetaTags) -> String {
+    managed_tags(tags)
+        .into_iter()
+        .map(|(key, value)| {
+            // Open Graph is RDFa and wants `property`; Twitter's cards read `name`.
+            let attr = if key.starts_with("og:") {
+                "property"
+            } else {
+                "name"
+            };
+            format!(
+                "<meta {attr}=\"{key}\" content=\"{}\">\n",
+                escape_html(&value)
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(title: &str, with_image: bool) -> MetaTags {
+        MetaTags {
+            title: title.to_string(),
+            description: "A post.".to_string(),
+            url: "https://blog.example/posts/hello/".to_string(),
+            og_type: "article".to_string(),
+            site_name: with_image.then(|| "Example".to_string()),
+            image: with_image.then(|| OgImage {
+                url: "https://blog.example/og/hello.1a2b.png".to_string(),
+                width: Some(1200),
+                height: Some(630),
+                mime_type: Some("image/png".to_string()),
+                alt: "Hello".to_string(),
+            }),
+        }
+    }
+
+    fn inject(html: &str, tags: &MetaTags) -> String {
+        String::from_utf8(inject_meta(html.as_bytes(), tags).unwrap()).unwrap()
+    }
+
+    /// (what it guards, page, expected page with `{M}` for the inserted block)
+    const CASES: &[(&str, &str, &str)] = &[
+        (
+            "replaces stale tags in the head",
+            "<!doctype html>\n<html>\n<head>\n  <meta charset=\"utf-8\">\n  <meta property=\"og:title\" content=\"Old\">\n  <meta name=\"twitter:card\" content=\"summary\">\n  <title>x</title>\n</head>\n<body><p>hi</p></body>\n</html>\n",
+            "<!doctype html>\n<html>\n<head>\n  <meta charset=\"utf-8\">\n  <title>x</title>\n{M}</head>\n<body><p>hi</p></body>\n</html>\n",
+        ),
+        (
+            "inserts before </head>",
+            "<html><head><title>x</title></head><body></body></html>",
+            "<html><head><title>x</title>{M}</head><body></body></html>",
+        ),
+        (
+            "missing </head> inserts before <body>",
+            "<html><head><title>x</title><body><p>hi</p></body></html>",
+            "<html><head><title>x</title>{M}<body><p>hi</p></body></html>",
+        ),
+        (
+            "no head and no body inserts before the first body element",
+            "<!doctype html><title>x</title><p>hi",
+            "<!doctype html><title>x</title>{M}<p>hi",
+        ),
+        (
+            "document ending in the head appends",
+            "<!doctype html><title>x</title>",
+            "<!doctype html><title>x</title>{M}",
+        ),
+        (
+            "upper-case tags and attributes",
+            "<HTML><HEAD><TITLE>x</TITLE>\n<META PROPERTY=\"OG:TITLE\" CONTENT=\"old\">\n<Meta Name=\"Twitter:Image\" content=\"a.png\">\n</HEAD><BODY></BODY></HTML>",
+            "<HTML><HEAD><TITLE>x</TITLE>\n{M}</HEAD><BODY></BODY></HTML>",
+        ),
+        (
+            "script mentioning </head> is no insertion point",
+            "<html><head><script>document.write(\"<head></head><body>\")</script></head><body></body></html>",
+            "<html><head><script>document.write(\"<head></head><body>\")</script>{M}</head><body></body></html>",
+        ),
+        (
+            "script mentioning <body> without </head>",
+            "<title>x</title><script>if (a) \"</head><body><p>\"</script><p>hi",
+            "<title>x</title><script>if (a) \"</head><body><p>\"</script>{M}<p>hi",
+        ),
+        (
+            "comments and odd whitespace kept",
+            "<html>\r\n<head >\r\n<!-- <meta property=\"og:title\" content=\"in a comment\"> -->\r\n\t<meta  property = \"og:title\"   content=\"old\" >\r\n\t<link rel=stylesheet href=a.css>\r\n</head  >\r\n<body>\r\n</body>",
+            "<html>\r\n<head >\r\n<!-- <meta property=\"og:title\" content=\"in a comment\"> -->\r\n\t<link rel=stylesheet href=a.css>\r\n{M}</head  >\r\n<body>\r\n</body>",
+        ),
+        (
+            "no head with stale relative image tags",
+            "<!doctype html><title>x</title><meta property=\"og:image\" content=\"/img/a.png\">\n<meta property=\"og:image:width\" content=\"10\"><meta property=\"og:site_name\" content=\"Old\"><p>hi</p>",
+            "<!doctype html><title>x</title>{M}<p>hi</p>",
+        ),
+        (
+            "</head> in a title, a comment or an attribute is no insertion point",
+            "<title>a </head> b</title><!-- </head><body> --><link title=\"</head>\"><meta property=\"og:url\" content=\"/x\" />\n<body>",
+            "<title>a </head> b</title><!-- </head><body> --><link title=\"</head>\">{M}<body>",
+        ),
+        (
+            "stale tags in the body removed, text after them kept",
+            "<html><head></head><body><meta property=\"og:title\" content=\"x\">\n<p>hi</p><meta name=\"twitter:title\" content=\"x\"> hi</body></html>",
+            "<html><head>{M}</head><body><p>hi</p> hi</body></html>",
+        ),
+        (
+            "template content is no insertion point",
+            "<head><template><div>t</div></template></head><body></body>",
+            "<head><template><div>t</div></template>{M}</head><body></body>",
+        ),
+        (
+            "unmanaged meta tags untouched",
+            "<head><meta name=\"description\" content=\"d\">\n<meta property=\"og:locale\" content=\"en_US\">\n<meta property=\"article:tag\" content=\"rust\">\n<meta name=\"viewport\" content=\"width=device-width\">\n</head>",
+            "<head><meta name=\"description\" content=\"d\">\n<meta property=\"og:locale\" content=\"en_US\">\n<meta property=\"article:tag\" content=\"rust\">\n<meta name=\"viewport\" content=\"width=device-width\">\n{M}</head>",
+        ),
+    ];
+
+    #[test]
+    fn inserts_once_and_replaces_stale_tags() {
+        for with_image in [true, false] {
+            let tags = tags("Hello", with_image);
+            for (what, page, expected) in CASES {
+                let expected = expected.replace("{M}", &render_block(&tags));
+                assert_eq!(
+                    inject(page, &tags),
+                    expected,
+                    "{what} (image: {with_image})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_managed_property_once_in_order() {
+        for with_image in [true, false] {
+            let tags = tags("Hello", with_image);
+            let want: Vec<&str> = managed_tags(&tags).iter().map(|(k, _)| *k).collect();
+            if with_image {
+                assert_eq!(want, MANAGED);
+            }
+            for (what, page, _) in CASES {
+                let found = existing_meta(inject(page, &tags).as_bytes());
+                let keys = found.iter().map(|(k, _)| k.as_str());
+                let keys: Vec<&str> = keys.filter(|k| MANAGED.contains(k)).collect();
+                assert_eq!(keys, want, "{what}");
+            }
+        }
+        let block = render_block(&tags("Hello", true));
+        assert!(block.contains("<meta property=\"og:image:alt\" content=\"Hello\">\n"));
+        assert!(block.contains("<meta name=\"twitter:card\" content=\"summary_large_image\">\n"));
+    }
+
+    #[test]
+    fn no_image_means_summary_card_and_no_image_tags() {
+        let found = existing_meta(inject(CASES[0].1, &tags("Hello", false)).as_bytes());
+        assert!(found.contains(&("twitter:card".into(), "summary".into())));
+        let image_or_site = |(k, _): &(String, String)| k.contains("image") || k == "og:site_name";
+        assert!(!found.iter().any(image_or_site));
+    }
+
+    #[test]
+    fn escapes_values() {
+        let mut tags = tags("Tom & \"Jerry\" <3 'em", true);
+        tags.url = "https://blog.example/?a=1&b=2".to_string();
+        let out = inject("<head></head>", &tags);
+        assert!(out.contains("content=\"Tom &amp; &quot;Jerry&quot; &lt;3 &#39;em\""));
+        assert!(out.contains("content=\"https://blog.example/?a=1&amp;b=2\""));
+        assert!(!out.contains("Tom & "));
+        assert_eq!(inject(&out, &tags), out);
+    }
+
+    #[test]
+    fn idempotent_on_every_page() {
+        for with_image in [true, false] {
+            let tags = tags("Hello", with_image);
+            for (what, page, _) in CASES {
+                let once = inject(page, &tags);
+                assert_eq!(inject(&once, &tags), once, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn new_title_does_not_drift() {
+        let (old, new) = (tags("Old", true), tags("New", false));
+        for (what, page, _) in CASES {
+            assert_eq!(
+                inject(&inject(page, &old), &new),
+                inject(page, &new),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_bytes_kept() {
+        let tags = tags("Hello", true);
+        let block = render_block(&tags);
+        for (what, page, _) in CASES {
+            let stale = existing_meta(page.as_bytes());
+            if stale.iter().all(|(k, _)| !MANAGED.contains(&k.as_str())) {
+                assert_eq!(inject(page, &tags).replacen(&block, "", 1), *page, "{what}");
+            }
+        }
+        // Bytes that are not UTF-8 pass through too.
+        let page = b"<head><title>caf\xe9</title></head><p class=\"\xe9\">\xff</p>";
+        let out = inject_meta(page, &tags).unwrap();
+        let mut want = page.to_vec();
+        let at = page.windows(7).position(|w| w == b"</head>").unwrap();
+        want.splice(at..at, block.bytes());
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn lists_existing_meta_in_document_order() {
+        let page = "<META PROPERTY=\"OG:Title\" content=\"a &amp; b\"><meta charset=utf-8>\
+                    <meta name=\"description\" content=\"d\"><meta name=\"x\">";
+        assert_eq!(
+            existing_meta(page.as_bytes()),
+            [
+                ("og:title".into(), "a &amp; b".into()),
+                ("description".into(), "d".into())
+            ]
+        );
+    }
+}
