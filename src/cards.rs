@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::config::Config;
 use crate::content::{Content, PageKind, Post};
 use crate::fsutil::write_atomic;
-use crate::render::{Backend, CardRequest, card_file, card_hash};
+use crate::render::{Backend, CardRequest, RenderError, card_file, card_hash};
 use crate::report::{Problem, ProblemKind, Report};
 use crate::site::inject::OgImage;
 use crate::url::absolute;
@@ -82,7 +82,7 @@ pub fn run(
         }
     }
 
-    let results: Vec<(usize, Result<bool, String>)> = planned
+    let results: Vec<(usize, Result<bool, RenderError>)> = planned
         .par_iter()
         .enumerate()
         .map(|(i, card)| {
@@ -92,7 +92,9 @@ pub fn run(
             }
             let result = backend
                 .render(&card.request)
-                .and_then(|bytes| write_atomic(&path, &bytes).map_err(|e| format!("{e:#}")))
+                .and_then(|bytes| {
+                    write_atomic(&path, &bytes).map_err(|e| RenderError::transient(format!("{e:#}")))
+                })
                 .map(|()| true);
             (i, result)
         })

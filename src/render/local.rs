@@ -20,7 +20,7 @@ use resvg::{tiny_skia, usvg};
 
 use super::fonts::{DEFAULT_FAMILY, FontSet};
 use super::layout::{Align, TextStyle, layout};
-use super::{Backend, CardRequest};
+use super::{Backend, CardRequest, RenderError};
 use crate::config::ImageFormat;
 use crate::report::display_path;
 use crate::site::templates::escape_xml;
@@ -190,16 +190,16 @@ impl Backend for LocalBackend {
         Ok(())
     }
 
-    fn render(&self, card: &CardRequest) -> Result<Vec<u8>, String> {
+    fn render(&self, card: &CardRequest) -> Result<Vec<u8>, RenderError> {
         if card.format != ImageFormat::Png {
-            return Err(format!(
+            return Err(RenderError::permanent(format!(
                 "the local backend draws PNG cards only, not {}",
                 card.format.extension()
-            ));
+            )));
         }
         let svg = self.render_svg(card)?;
         let pixmap = self.rasterize(&svg, card.width, card.height)?;
-        super::png::encode(&pixmap)
+        Ok(super::png::encode(&pixmap)?)
     }
 }
 

@@ -25,6 +25,54 @@ pub struct CardRequest {
     pub format: ImageFormat,
 }
 
+/// How a failed render should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Will fail again with the same inputs (a bad template, a 400/404/422): the asset is
+    /// `failed` and not asked again until its inputs change or `--retry-failed`.
+    Permanent,
+    /// Might pass next time (timeouts, 5xx, 429 after every retry): asked again next build.
+    Transient,
+    /// Every request would fail (401/403, a wrong key): the build stops at once.
+    Fatal,
+}
+
+/// Why a card or screenshot could not be made; `message` never contains the API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl RenderError {
+    pub fn permanent(message: impl Into<String>) -> RenderError {
+        RenderError {
+            kind: FailureKind::Permanent,
+            message: message.into(),
+        }
+    }
+
+    pub fn transient(message: impl Into<String>) -> RenderError {
+        RenderError {
+            kind: FailureKind::Transient,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for RenderError {
+    /// Local rendering problems come from the site's own files: permanent.
+    fn from(message: String) -> RenderError {
+        RenderError::permanent(message)
+    }
+}
+
 /// A card backend: draws a card, and says which of its own inputs a card depends on.
 pub trait Backend: Send + Sync {
     /// "local" or "snapsharp".
@@ -34,7 +82,7 @@ pub trait Backend: Send + Sync {
     fn hash_inputs(&self, card: &CardRequest, hasher: &mut blake3::Hasher) -> Result<(), String>;
 
     /// The image bytes of `card`, in `card.format`.
-    fn render(&self, card: &CardRequest) -> Result<Vec<u8>, String>;
+    fn render(&self, card: &CardRequest) -> Result<Vec<u8>, RenderError>;
 }
 
 /// blake3 of every input of a card; the card file is named after it.
