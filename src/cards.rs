@@ -93,7 +93,8 @@ pub fn run(
             let result = backend
                 .render(&card.request)
                 .and_then(|bytes| {
-                    write_atomic(&path, &bytes).map_err(|e| RenderError::transient(format!("{e:#}")))
+                    write_atomic(&path, &bytes)
+                        .map_err(|e| RenderError::transient(format!("{e:#}")))
                 })
                 .map(|()| true);
             (i, result)

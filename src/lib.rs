@@ -22,6 +22,7 @@ pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod fake_snapsharp;
 pub mod fsutil;
 pub mod render;
 pub mod report;

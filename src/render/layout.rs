@@ -147,15 +147,21 @@ impl<'a> Measurer<'a> {
 pub fn layout(fonts: &FontSet, text: &str, style: &TextStyle) -> TextBox {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut m = Measurer::new(fonts, style);
-    let words = break_units(&text);
+    let units = measure(&mut m, &break_units(&text));
     let max_lines = style.max_lines.max(1);
     let min_size = style.min_size.min(style.size).max(1.0);
 
     let mut size = style.size.max(1.0);
     let (lines, truncated) = loop {
         let limit = style.width / size;
-        let lines = fill(&mut m, &words, limit);
-        if lines.len() <= max_lines {
+        let lines = fill(&mut m, &units, limit);
+        // Unit sums ignore kerning across unit boundaries: check the real widths once.
+        let fits = |m: &mut Measurer<'_>, lines: &[String]| {
+            lines
+                .iter()
+                .all(|l| m.text_em(l.trim_end()) <= limit * 1.001)
+        };
+        if lines.len() <= max_lines && (size <= min_size || fits(&mut m, &lines)) {
             break (lines, false);
         }
         if size <= min_size {
@@ -193,35 +199,46 @@ pub fn layout(fonts: &FontSet, text: &str, style: &TextStyle) -> TextBox {
     }
 }
 
-/// Greedy line filling: as many units on a line as fit in `limit` em.
-fn fill(m: &mut Measurer<'_>, words: &[String], limit: f32) -> Vec<String> {
+/// A unit of line breaking, measured once: with and without its trailing space, in em.
+struct Unit {
+    text: String,
+    full: f32,
+    trimmed: f32,
+}
+
+fn measure(m: &mut Measurer<'_>, texts: &[String]) -> Vec<Unit> {
+    texts
+        .iter()
+        .map(|t| Unit {
+            full: m.text_em(t),
+            trimmed: m.text_em(t.trim_end()),
+            text: t.clone(),
+        })
+        .collect()
+}
+
+/// Greedy line filling: as many units on a line as fit in `limit` em. Widths are sums
+/// of the units' own widths, so trying another size costs no shaping.
+fn fill(m: &mut Measurer<'_>, units: &[Unit], limit: f32) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
-    for word in words {
-        let candidate = format!("{line}{word}");
-        if line.is_empty() || m.text_em(candidate.trim_end()) <= limit {
-            line = candidate;
-            if m.text_em(line.trim_end()) > limit {
-                // One word wider than the box: break it between clusters.
-                let long = std::mem::take(&mut line);
-                for cluster in clusters(&long) {
-                    let next = format!("{line}{cluster}");
-                    if !line.is_empty() && m.text_em(next.trim_end()) > limit {
-                        lines.push(std::mem::take(&mut line));
-                        line = cluster;
-                    } else {
-                        line = next;
-                    }
-                }
-            }
-        } else {
-            lines.push(std::mem::replace(&mut line, word.clone()));
-            if m.text_em(line.trim_end()) > limit {
-                let long = std::mem::take(&mut line);
-                lines.extend(fill(m, &clusters(&long), limit));
-                line = lines.pop().unwrap_or_default();
-            }
+    let mut width = 0.0;
+    for unit in units {
+        if !line.is_empty() && width + unit.trimmed > limit {
+            lines.push(std::mem::take(&mut line));
+            width = 0.0;
         }
+        if line.is_empty() && unit.trimmed > limit {
+            // One word wider than the box: break it between clusters.
+            let parts = measure(m, &clusters(&unit.text));
+            let mut broken = fill(m, &parts, limit);
+            line = broken.pop().unwrap_or_default();
+            width = m.text_em(&line);
+            lines.extend(broken);
+            continue;
+        }
+        line.push_str(&unit.text);
+        width += unit.full;
     }
     if !line.trim().is_empty() || lines.is_empty() {
         lines.push(line);

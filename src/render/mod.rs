@@ -5,6 +5,7 @@ pub mod fonts;
 pub mod layout;
 pub mod local;
 pub mod png;
+pub mod snapsharp;
 
 use serde_json::{Map, Value};
 
