@@ -1,5 +1,6 @@
 //! `ogforge build`: the pipeline from a site folder to a website, in one call.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,22 +10,33 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
 use crate::cards;
-use crate::config::Config;
-use crate::content;
-use crate::fsutil::{Written, copy_if_changed, write_if_changed};
+use crate::config::{Config, OgBackend};
+use crate::content::{self, Post};
+use crate::fingerprint::FingerprintBuilder;
+use crate::fsutil::{Written, copy_if_changed, write_atomic, write_if_changed};
+use crate::manifest::{LiveManifest, Manifest, PageRecord};
+use crate::plan::PlanOptions;
 use crate::render::fonts::FontSet;
 use crate::render::local::LocalBackend;
+use crate::render::snapsharp::SnapsharpBackend;
+use crate::render::{Backend, RENDERER_VERSION};
 use crate::report::{Problem, ProblemKind, Report, display_path};
 use crate::site::RenderedPage;
 use crate::site::inject::{MetaTags, OgImage, inject_meta};
 use crate::site::{self, Theme, templates::BUILT_IN_STATIC};
 
 /// What the user asked of this build.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub site_dir: PathBuf,
     /// Build posts marked `draft: true` too.
     pub drafts: bool,
+    /// Redo every card and rewrite every page.
+    pub force: bool,
+    /// Ask again for assets that failed permanently with the same inputs.
+    pub retry_failed: bool,
+    /// Use the local backend whatever the config says.
+    pub offline: bool,
 }
 
 /// What a build did, for the summary line and for tests.
@@ -36,31 +48,46 @@ pub struct BuildSummary {
     pub files_written: usize,
     pub files_unchanged: usize,
     pub cards_rendered: usize,
-    /// Cards whose file was already there.
-    pub cards_reused: usize,
+    /// Cards whose file was already there, made from the same inputs.
+    pub cards_fresh: usize,
+    pub cards_failed: usize,
+    /// Card files in the output that no page refers to any more.
+    pub leftovers: usize,
     pub output_dir: PathBuf,
     pub elapsed: Duration,
 }
 
 impl BuildSummary {
-    /// The closing line: what was built, where, how long it took, what went wrong.
+    /// The closing lines: what was built, where, how long it took, what is left over,
+    /// what went wrong.
     pub fn to_line(&self, report: &Report) -> String {
         let errors = report.count(ProblemKind::Input) + report.count(ProblemKind::Asset);
         let mut line = format!(
-            "built {} pages ({} posts) into {} in {:.2}s; {} cards drawn, {} up to date; {} files written, {} unchanged",
+            "built {} pages ({} posts) into {} in {:.2}s; {} cards drawn, {} up to date{}; {} files written, {} unchanged",
             self.pages,
             self.posts,
             self.output_dir.display(),
             self.elapsed.as_secs_f64(),
             self.cards_rendered,
-            self.cards_reused,
+            self.cards_fresh,
+            if self.cards_failed > 0 {
+                format!(", {} failed", self.cards_failed)
+            } else {
+                String::new()
+            },
             self.files_written,
             self.files_unchanged,
         );
+        if self.leftovers > 0 {
+            line.push_str(&format!(
+                "\n{} card file{} no page uses any more; `ogforge clean` removes them",
+                self.leftovers,
+                if self.leftovers == 1 { "" } else { "s" }
+            ));
+        }
         if errors > 0 {
             line.push_str(&format!(
-                "
-{errors} error{} above",
+                "\n{errors} error{} above",
                 if errors == 1 { "" } else { "s" }
             ));
         }
@@ -69,7 +96,7 @@ impl BuildSummary {
 }
 
 /// Builds the site. Problems with single inputs go to `report`; an `Err` means nothing
-/// useful could be built (no config, a broken theme, an unwritable output folder).
+/// useful could be built (no config, a broken theme, the API refused the key).
 pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     let started = Instant::now();
     let site_dir = &options.site_dir;
@@ -84,41 +111,91 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         );
     }
     let fonts = load_fonts(&config, site_dir)?;
-    let backend = LocalBackend::new(
-        site_dir,
-        &site_dir.join("templates").join("og"),
-        fonts.clone(),
-    )?;
+    let backend = CardBackend::choose(&config, site_dir, fonts.clone(), options.offline)?;
     let content = content::load(site_dir, &content_dir, options.drafts, report);
     let out = config.output_dir(site_dir);
     let out = out.strip_prefix(".").map(Path::to_path_buf).unwrap_or(out);
+    let manifest = LiveManifest::new(site_dir, Manifest::load(site_dir, report));
+    let plan_options = PlanOptions {
+        force: options.force,
+        retry_failed: options.retry_failed,
+    };
 
     let cards = cards::run(
-        &config,
-        site_dir,
-        &out,
+        &cards::CardStep {
+            config: &config,
+            site_dir,
+            out: &out,
+            backend: backend.as_dyn(),
+            concurrency: backend.concurrency(),
+            fonts: backend.is_local().then_some(&*fonts),
+            options: plan_options,
+            manifest: &manifest,
+            report,
+        },
         &content,
-        &backend,
-        Some(&fonts),
-        report,
     );
+    let cards = match cards {
+        Ok(cards) => cards,
+        Err(e) => {
+            // Keep what finished before the stop.
+            let _ = manifest.into_inner().save(site_dir);
+            return Err(e);
+        }
+    };
     let fallback = cards::fallback_image(&config, site_dir, &out, report);
     let (pages, problems) = site::render_all(&config, &theme, &content);
     for problem in problems {
         report.problem(problem);
     }
 
+    // What each post page is made of, to tell fresh from dirty and why.
+    let theme_digest = theme_digest(&theme);
+    let config_text = std::fs::read(site_dir.join(crate::config::CONFIG_FILE)).unwrap_or_default();
+    let mut page_records = BTreeMap::new();
     let mut files: Vec<Output> = Vec::new();
     for (name, bytes) in BUILT_IN_STATIC {
         files.push(Output::bytes(name, bytes.to_vec()));
     }
+    let by_path: HashMap<&str, &Post> =
+        content.posts.iter().map(|p| (p.path.as_str(), p)).collect();
     for page in &pages {
-        report.verbose(format!("page {}", page.output));
         let image = cards
             .images
             .get(page.meta.path.as_str())
             .or(fallback.as_ref());
         let tags = meta_tags(&config, page, image.cloned());
+        let mut fp = FingerprintBuilder::new();
+        fp.add("renderer", RENDERER_VERSION.as_bytes())
+            .add_hash("theme", theme_digest)
+            .add("config", &config_text)
+            .add("card", format!("{image:?}").as_bytes());
+        if let Some(post) = by_path.get(page.meta.path.as_str()) {
+            fp.add("source", post.source_text.as_bytes());
+        }
+        let fp = fp.finish();
+        if let Some(post) = by_path.get(page.meta.path.as_str()) {
+            let reason = match manifest.with(|m| m.pages.get(&page.output).cloned()) {
+                None => Some("new".to_string()),
+                Some(old) if old.fingerprint != fp.hex() => {
+                    Some(fp.changes_since(&old.parts).join(", "))
+                }
+                Some(_) => None,
+            };
+            match cards.reasons.get(&post.source).cloned().or(reason) {
+                Some(reason) => {
+                    report.verbose(format!("dirty {}: {reason}", post.source.display()))
+                }
+                None => report.verbose(format!("fresh {}", post.source.display())),
+            }
+        }
+        page_records.insert(
+            page.output.clone(),
+            PageRecord {
+                fingerprint: fp.hex(),
+                parts: fp.parts.clone(),
+            },
+        );
         match inject_meta(page.html.as_bytes(), &tags) {
             Ok(html) => files.push(Output::bytes(&page.output, html)),
             Err(e) => report.problem(Problem::input(
@@ -140,10 +217,11 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     // `static/` last, so a site's own `style.css` wins over the built-in one.
     files.extend(static_files(site_dir, &site_dir.join("static"), report));
 
+    let force = options.force;
     let results: Vec<(String, Result<Written>)> = files
         .into_par_iter()
         .map(|file| {
-            let result = write_output(&out, &file);
+            let result = write_output(&out, &file, force);
             (file.output, result)
         })
         .collect();
@@ -151,7 +229,9 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         posts: content.posts.len(),
         pages: pages.len(),
         cards_rendered: cards.rendered,
-        cards_reused: cards.reused,
+        cards_fresh: cards.fresh,
+        cards_failed: cards.failed,
+        leftovers: leftovers(&out, &cards.files).len(),
         output_dir: out.clone(),
         ..BuildSummary::default()
     };
@@ -165,8 +245,120 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             )),
         }
     }
+
+    // The manifest last, after the outputs it describes; it forgets deleted posts.
+    let mut manifest = manifest.into_inner();
+    manifest.assets.retain(|key, _| cards.keys.contains(key));
+    manifest.pages = page_records;
+    if let Err(e) = manifest.save(site_dir) {
+        report.problem(Problem::warning(
+            Manifest::path(site_dir),
+            format!("could not save the cache: {e:#}"),
+        ));
+    }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// `ogforge clean`: removes card files that the last build's pages do not use.
+/// Returns the removed files, relative to the output folder.
+pub fn clean(site_dir: &Path, report: &Report) -> Result<Vec<String>> {
+    let config = Config::load(site_dir)?;
+    let path = Manifest::path(site_dir);
+    if !path.is_file() {
+        bail!(
+            "there is no build to compare with ({} is missing)\n  hint: run `ogforge build` first, so clean knows which files pages use",
+            display_path(site_dir, &path).display()
+        );
+    }
+    let manifest = Manifest::load(site_dir, report);
+    let out = config.output_dir(site_dir);
+    let used: HashSet<String> = manifest
+        .assets
+        .values()
+        .filter_map(|a| a.file.clone())
+        .collect();
+    let mut removed = Vec::new();
+    for file in leftovers(&out, &used) {
+        std::fs::remove_file(out.join(&file))
+            .with_context(|| format!("could not remove {file}"))?;
+        report.verbose(format!("removed {file}"));
+        removed.push(file);
+    }
+    Ok(removed)
+}
+
+/// Files in the output's `og/` folder that are not in `used`.
+fn leftovers(out: &Path, used: &HashSet<String>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out.join("og")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| format!("og/{}", e.file_name().to_string_lossy()))
+        .filter(|f| !used.contains(f))
+        .collect();
+    files.sort();
+    files
+}
+
+fn theme_digest(theme: &Theme) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    for (name, source) in theme.sources() {
+        h.update(&(name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(&(source.len() as u64).to_le_bytes());
+        h.update(source.as_bytes());
+    }
+    h.finalize()
+}
+
+/// The card backend the config (or `--offline`) chose.
+struct CardBackend {
+    backend: Box<dyn Backend>,
+    local: bool,
+    /// Cards made at once at most.
+    concurrency: usize,
+}
+
+impl CardBackend {
+    /// The backend to use; with SnapSharp and no key, the error that stops the build
+    /// before any work, naming the variable to set.
+    fn choose(
+        config: &Config,
+        site_dir: &Path,
+        fonts: Arc<FontSet>,
+        offline: bool,
+    ) -> Result<CardBackend> {
+        if config.og.backend == OgBackend::Snapsharp && !offline {
+            let backend =
+                SnapsharpBackend::from_config(&config.snapsharp).map_err(|e| anyhow::anyhow!(e))?;
+            return Ok(CardBackend {
+                concurrency: backend.concurrency(),
+                backend: Box::new(backend),
+                local: false,
+            });
+        }
+        let local = LocalBackend::new(site_dir, &site_dir.join("templates").join("og"), fonts)?;
+        Ok(CardBackend {
+            backend: Box::new(local),
+            local: true,
+            concurrency: rayon::current_num_threads(),
+        })
+    }
+
+    fn as_dyn(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    fn is_local(&self) -> bool {
+        self.local
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
 }
 
 /// The shipped fonts, plus the site's `[og] fonts` when it has any.
@@ -225,11 +417,19 @@ impl Output {
     }
 }
 
-fn write_output(out: &Path, file: &Output) -> Result<Written> {
+fn write_output(out: &Path, file: &Output, force: bool) -> Result<Written> {
     let path = inside(out, &file.output)?;
-    match &file.content {
-        OutputContent::Bytes(bytes) => write_if_changed(&path, bytes),
-        OutputContent::Copy(from) => copy_if_changed(from, &path),
+    match (&file.content, force) {
+        (OutputContent::Bytes(bytes), false) => write_if_changed(&path, bytes),
+        (OutputContent::Copy(from), false) => copy_if_changed(from, &path),
+        (OutputContent::Bytes(bytes), true) => {
+            write_atomic(&path, bytes).map(|()| Written::Changed)
+        }
+        (OutputContent::Copy(from), true) => {
+            let bytes = std::fs::read(from)
+                .with_context(|| format!("could not read {}", from.display()))?;
+            write_atomic(&path, &bytes).map(|()| Written::Changed)
+        }
     }
 }
 

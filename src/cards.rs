@@ -5,16 +5,23 @@
 //! input of the card), so a card whose file exists is up to date, identical cards are
 //! drawn once, and social networks, which cache by URL, see a new URL for a new picture.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
 
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
 use crate::content::{Content, PageKind, Post};
+use crate::fingerprint::Fingerprint;
 use crate::fsutil::write_atomic;
-use crate::render::{Backend, CardRequest, RenderError, card_file, card_hash};
+use crate::manifest::{AssetRecord, AssetState, LiveManifest};
+use crate::plan::{self, Decision, PlanOptions};
+use crate::render::fonts::FontSet;
+use crate::render::{Backend, CardRequest, FailureKind, RenderError, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report};
 use crate::site::inject::OgImage;
 use crate::url::absolute;
@@ -25,42 +32,66 @@ pub struct CardOutcome {
     /// The picture of each post, by page path (`/posts/a/`).
     pub images: HashMap<String, OgImage>,
     pub rendered: usize,
-    pub reused: usize,
+    pub fresh: usize,
     pub failed: usize,
+    /// Why each post's card was made, by post source; absent when it was fresh.
+    pub reasons: HashMap<PathBuf, String>,
+    /// Every card file a page refers to, fresh or new: what `clean` keeps.
+    pub files: HashSet<String>,
+    /// The asset keys of this build; the manifest forgets the others.
+    pub keys: HashSet<String>,
 }
 
-/// One card to draw, and the posts that show it.
+/// Everything the card step needs from the build.
+pub struct CardStep<'a> {
+    pub config: &'a Config,
+    pub site_dir: &'a Path,
+    pub out: &'a Path,
+    pub backend: &'a dyn Backend,
+    /// Cards made at once at most.
+    pub concurrency: usize,
+    /// For the "no font covers" warning; local cards only.
+    pub fonts: Option<&'a FontSet>,
+    pub options: PlanOptions,
+    pub manifest: &'a LiveManifest,
+    pub report: &'a Report,
+}
+
+/// One card to make or keep, and the posts that show it.
 struct Planned<'a> {
     request: CardRequest,
+    fingerprint: Fingerprint,
     file: String,
+    decision: Decision,
     posts: Vec<&'a Post>,
 }
 
-/// Makes sure every post has its card (or its own `og.image`) and returns them.
-pub fn run(
-    config: &Config,
-    site_dir: &Path,
-    out: &Path,
-    content: &Content,
-    backend: &dyn Backend,
-    fonts: Option<&crate::render::fonts::FontSet>,
-    report: &Report,
-) -> CardOutcome {
+/// Makes sure every post has its card (or its own `og.image`). An `Err` is a failure that
+/// stops the build (the API refused the key); anything else is reported per post.
+pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
+    let CardStep {
+        config,
+        out,
+        backend,
+        report,
+        ..
+    } = *step;
     let mut outcome = CardOutcome::default();
+    let existing = files_in(&out.join("og"));
     let mut planned: Vec<Planned<'_>> = Vec::new();
     let mut by_hash: HashMap<blake3::Hash, usize> = HashMap::new();
     for post in content.posts.iter().filter(|p| p.kind == PageKind::Post) {
         if let Some(image) = &post.front.og.image {
-            let og = own_image(config, site_dir, out, post, image, report);
+            let og = own_image(config, step.site_dir, out, post, image, report);
             outcome.images.insert(post.path.clone(), og);
             continue;
         }
         let request = card_request(config, post);
-        if let Some(fonts) = fonts {
+        if let Some(fonts) = step.fonts {
             warn_missing_glyphs(fonts, post, &request, report);
         }
-        let hash = match card_hash(backend, &request) {
-            Ok(h) => h,
+        let fingerprint = match card_fingerprint(backend, &request) {
+            Ok(fp) => fp,
             Err(e) => {
                 report.problem(Problem::input(&post.source, e).with_hint(format!(
                     "add templates/og/{}.svg, or set `og.template` to an existing one",
@@ -69,70 +100,202 @@ pub fn run(
                 continue;
             }
         };
-        match by_hash.get(&hash) {
-            Some(&i) => planned[i].posts.push(post),
+        let key = asset_key(post);
+        outcome.keys.insert(key.clone());
+        let file = card_file(&post.slug, &fingerprint.hash, request.format);
+        let record = step.manifest.with(|m| m.assets.get(&key).cloned());
+        match by_hash.get(&fingerprint.hash) {
+            Some(&i) => {
+                // Same card as an earlier post: made once, under that post's name.
+                let decision = plan::decide(
+                    &fingerprint,
+                    record.as_ref(),
+                    existing.contains(&planned[i].file),
+                    step.options,
+                );
+                if let Decision::Make(reason) = decision {
+                    outcome.reasons.insert(post.source.clone(), reason);
+                }
+                planned[i].posts.push(post);
+            }
             None => {
-                by_hash.insert(hash, planned.len());
+                let decision = plan::decide(
+                    &fingerprint,
+                    record.as_ref(),
+                    existing.contains(&file),
+                    step.options,
+                );
+                if let Decision::Make(reason) = &decision {
+                    outcome.reasons.insert(post.source.clone(), reason.clone());
+                }
+                by_hash.insert(fingerprint.hash, planned.len());
                 planned.push(Planned {
-                    file: card_file(&post.slug, &hash, request.format),
                     request,
+                    fingerprint,
+                    file,
+                    decision,
                     posts: vec![post],
                 });
             }
         }
     }
 
-    let results: Vec<(usize, Result<bool, RenderError>)> = planned
-        .par_iter()
-        .enumerate()
-        .map(|(i, card)| {
-            let path = out.join(&card.file);
-            if path.is_file() {
-                return (i, Ok(false));
+    // Record what is about to be made before making it, so a killed build's manifest
+    // says which assets were left unfinished.
+    step.manifest.with(|m| {
+        for card in planned
+            .iter()
+            .filter(|c| matches!(c.decision, Decision::Make(_)))
+        {
+            for post in &card.posts {
+                m.assets.insert(
+                    asset_key(post),
+                    record_for(card, post, AssetState::Pending, None, false),
+                );
             }
-            let result = backend
-                .render(&card.request)
-                .and_then(|bytes| {
-                    write_atomic(&path, &bytes)
-                        .map_err(|e| RenderError::transient(format!("{e:#}")))
-                })
-                .map(|()| true);
-            (i, result)
-        })
-        .collect();
+        }
+    });
 
-    for (i, result) in results {
-        let card = &planned[i];
-        match result {
-            Ok(rendered) => {
-                if rendered {
-                    outcome.rendered += 1;
-                    report.verbose(format!(
-                        "card {} ({})",
-                        card.file,
-                        card.posts[0].source.display()
-                    ));
-                } else {
-                    outcome.reused += 1;
+    let stop = AtomicBool::new(false);
+    let make = |card: &Planned<'_>| -> Option<Result<(), RenderError>> {
+        if !matches!(card.decision, Decision::Make(_)) {
+            return None;
+        }
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let result = backend.render(&card.request).and_then(|bytes| {
+            write_atomic(&out.join(&card.file), &bytes)
+                .map_err(|e| RenderError::transient(format!("{e:#}")))
+        });
+        match &result {
+            Ok(()) => {
+                report.verbose(format!("card {} drawn", card.file));
+                for post in &card.posts {
+                    step.manifest.record(
+                        &asset_key(post),
+                        record_for(card, post, AssetState::Ready, None, false),
+                    );
                 }
+            }
+            Err(e) => {
+                if e.kind == FailureKind::Fatal {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                let permanent = e.kind == FailureKind::Permanent;
+                for post in &card.posts {
+                    step.manifest.record(
+                        &asset_key(post),
+                        record_for(
+                            card,
+                            post,
+                            AssetState::Failed,
+                            Some(e.message.clone()),
+                            permanent,
+                        ),
+                    );
+                }
+            }
+        }
+        Some(result)
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(step.concurrency.max(1))
+        .build()
+        .context("could not start the card workers")?;
+    let results: Vec<Option<Result<(), RenderError>>> =
+        pool.install(|| planned.par_iter().map(make).collect());
+
+    let mut fatal = None;
+    for (card, result) in planned.iter().zip(results) {
+        outcome.files.insert(card.file.clone());
+        let error = match (&card.decision, result) {
+            (Decision::Fresh, _) => {
+                outcome.fresh += 1;
+                None
+            }
+            (Decision::Make(_), Some(Ok(()))) => {
+                outcome.rendered += 1;
+                None
+            }
+            (Decision::Make(_), None) => Some("not made: the build stopped first".to_string()),
+            (Decision::Make(_), Some(Err(e))) => {
+                if e.kind == FailureKind::Fatal && fatal.is_none() {
+                    fatal = Some(e.message.clone());
+                }
+                Some(e.message)
+            }
+            (Decision::Failed(e), _) => Some(format!(
+                "{e} (failed before with the same inputs; --retry-failed asks again)"
+            )),
+        };
+        match error {
+            None => {
                 for post in &card.posts {
                     outcome
                         .images
                         .insert(post.path.clone(), card_image(config, &card.file, post));
                 }
             }
-            Err(e) => {
+            Some(message) => {
                 outcome.failed += 1;
-                for post in &card.posts {
-                    report.problem(Problem {
-                        kind: ProblemKind::Asset,
-                        ..Problem::input(&post.source, format!("its card could not be drawn: {e}"))
-                    });
+                outcome.files.remove(&card.file);
+                if fatal.is_none() {
+                    for post in &card.posts {
+                        report.problem(Problem {
+                            kind: ProblemKind::Asset,
+                            ..Problem::input(
+                                &post.source,
+                                format!("its card could not be made: {message}"),
+                            )
+                        });
+                    }
                 }
             }
         }
     }
-    outcome
+    if let Some(message) = fatal {
+        bail!("{message}");
+    }
+    Ok(outcome)
+}
+
+/// The manifest key of a post's card.
+pub fn asset_key(post: &Post) -> String {
+    format!("card:{}", post.source.display())
+}
+
+fn record_for(
+    card: &Planned<'_>,
+    post: &Post,
+    state: AssetState,
+    error: Option<String>,
+    permanent: bool,
+) -> AssetRecord {
+    AssetRecord {
+        fingerprint: card.fingerprint.hex(),
+        parts: card.fingerprint.parts.clone(),
+        state,
+        file: (state == AssetState::Ready).then(|| card.file.clone()),
+        error,
+        permanent,
+        source: post.source.display().to_string(),
+    }
+}
+
+/// Names of the files in `dir` (one read of the folder, not a stat per card).
+fn files_in(dir: &Path) -> HashSet<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return HashSet::new();
+    };
+    let prefix = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    entries
+        .flatten()
+        .map(|e| format!("{prefix}/{}", e.file_name().to_string_lossy()))
+        .collect()
 }
 
 /// The variables a card template sees for `post`: only what a card shows, so that two

@@ -43,6 +43,15 @@ impl GlobalArgs {
 pub enum Command {
     /// Build the site in SITE (default: the current folder).
     Build(BuildArgs),
+    /// Remove card files that no page uses any more.
+    Clean(SiteArg),
+}
+
+#[derive(Debug, Args)]
+pub struct SiteArg {
+    /// The site folder, holding ogforge.toml.
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -53,4 +62,13 @@ pub struct BuildArgs {
     /// Build posts marked `draft: true` too.
     #[arg(long)]
     pub drafts: bool,
+    /// Redo every card and rewrite every page, whatever the cache says.
+    #[arg(long)]
+    pub force: bool,
+    /// Ask again for cards that failed permanently with the same inputs.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Draw cards locally whatever `og.backend` says; no network.
+    #[arg(long)]
+    pub offline: bool,
 }

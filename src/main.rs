@@ -15,6 +15,9 @@ fn main() -> ExitCode {
             let options = BuildOptions {
                 site_dir: args.site,
                 drafts: args.drafts,
+                force: args.force,
+                retry_failed: args.retry_failed,
+                offline: args.offline,
             };
             match ogforge::build(&options, &report) {
                 Ok(summary) => {
@@ -24,6 +27,17 @@ fn main() -> ExitCode {
                 Err(e) => fatal(&e),
             }
         }
+        Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
+            Ok(removed) => {
+                report.info(format!(
+                    "removed {} unused card file{}",
+                    removed.len(),
+                    if removed.len() == 1 { "" } else { "s" }
+                ));
+                report.exit_status()
+            }
+            Err(e) => fatal(&e),
+        },
     };
     ExitCode::from(status as u8)
 }

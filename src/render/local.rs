@@ -22,6 +22,7 @@ use super::fonts::{DEFAULT_FAMILY, FontSet};
 use super::layout::{Align, TextStyle, layout};
 use super::{Backend, CardRequest, RenderError};
 use crate::config::ImageFormat;
+use crate::fingerprint::FingerprintBuilder;
 use crate::report::display_path;
 use crate::site::templates::escape_xml;
 
@@ -180,13 +181,17 @@ impl Backend for LocalBackend {
         "local"
     }
 
-    fn hash_inputs(&self, card: &CardRequest, hasher: &mut blake3::Hasher) -> Result<(), String> {
+    fn fingerprint_inputs(
+        &self,
+        card: &CardRequest,
+        fp: &mut FingerprintBuilder,
+    ) -> Result<(), String> {
         let source = self
             .sources
             .get(&card.template)
             .ok_or_else(|| format!("there is no card template `{}`", card.template))?;
-        hasher.update(source.as_bytes());
-        hasher.update(self.fonts.digest.as_bytes());
+        fp.add("template", source.as_bytes())
+            .add_hash("fonts", self.fonts.digest);
         Ok(())
     }
 

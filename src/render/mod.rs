@@ -10,6 +10,7 @@ pub mod snapsharp;
 use serde_json::{Map, Value};
 
 use crate::config::ImageFormat;
+use crate::fingerprint::{Fingerprint, FingerprintBuilder};
 
 /// Changes whenever a card drawn from the same inputs could come out different.
 pub const RENDERER_VERSION: &str = concat!("ogforge-card-", env!("CARGO_PKG_VERSION"), "-1");
@@ -79,34 +80,35 @@ pub trait Backend: Send + Sync {
     /// "local" or "snapsharp".
     fn name(&self) -> &'static str;
 
-    /// Feeds into `hasher` the backend's own inputs to `card` (template bytes, fonts...).
-    fn hash_inputs(&self, card: &CardRequest, hasher: &mut blake3::Hasher) -> Result<(), String>;
+    /// Adds the backend's own inputs to `card`'s fingerprint (template bytes, fonts...);
+    /// an error when the card cannot be made at all (no such template).
+    fn fingerprint_inputs(
+        &self,
+        card: &CardRequest,
+        fp: &mut FingerprintBuilder,
+    ) -> Result<(), String>;
 
     /// The image bytes of `card`, in `card.format`.
     fn render(&self, card: &CardRequest) -> Result<Vec<u8>, RenderError>;
 }
 
-/// blake3 of every input of a card; the card file is named after it.
-pub fn card_hash(backend: &dyn Backend, card: &CardRequest) -> Result<blake3::Hash, String> {
-    let mut h = blake3::Hasher::new();
-    // Each field is framed by its length, so no two different inputs hash alike.
-    let mut field = |bytes: &[u8]| {
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field(RENDERER_VERSION.as_bytes());
-    field(backend.name().as_bytes());
-    field(card.template.as_bytes());
-    field(
-        serde_json::to_string(&card.variables)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    field(&card.width.to_le_bytes());
-    field(&card.height.to_le_bytes());
-    field(card.format.extension().as_bytes());
-    backend.hash_inputs(card, &mut h)?;
-    Ok(h.finalize())
+/// The fingerprint of a card: every input of it (see `fingerprint.rs`). The card file
+/// is named after its hash.
+pub fn card_fingerprint(backend: &dyn Backend, card: &CardRequest) -> Result<Fingerprint, String> {
+    let mut fp = FingerprintBuilder::new();
+    fp.add("renderer", RENDERER_VERSION.as_bytes())
+        .add("backend", backend.name().as_bytes())
+        .add("template_name", card.template.as_bytes())
+        .add("size", format!("{}x{}", card.width, card.height).as_bytes())
+        .add("format", card.format.extension().as_bytes());
+    for (name, value) in &card.variables {
+        fp.add(
+            &format!("var.{name}"),
+            serde_json::to_string(value).unwrap_or_default().as_bytes(),
+        );
+    }
+    backend.fingerprint_inputs(card, &mut fp)?;
+    Ok(fp.finish())
 }
 
 /// `og/<slug>.<first 12 hex of the hash>.<ext>`, the card's path in the output folder.

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use super::{Backend, CardRequest, FailureKind, RenderError};
 use crate::config::{ImageFormat, SnapsharpConfig};
+use crate::fingerprint::FingerprintBuilder;
 use answer::{Expected, api_message, check_image, screenshot_expectation};
 
 pub use rate_limit::RateLimiter;
@@ -389,7 +390,13 @@ impl Backend for SnapsharpBackend {
     /// Nothing of our own: the template is SnapSharp's and unseen from here, and the base
     /// URL is left out on purpose, so pointing a site at another endpoint (a staging
     /// server, a test's fake on a new port) does not make every card dirty and paid again.
-    fn hash_inputs(&self, _card: &CardRequest, _hasher: &mut blake3::Hasher) -> Result<(), String> {
+    fn fingerprint_inputs(
+        &self,
+        _card: &CardRequest,
+        _fp: &mut FingerprintBuilder,
+    ) -> Result<(), String> {
+        // The template lives at SnapSharp: its name (already in the fingerprint) is all
+        // we know of it. The base URL stays out: a new endpoint is not a new card.
         Ok(())
     }
 

@@ -2,5 +2,6 @@
 
 mod build;
 mod cards;
+mod incremental;
 mod og;
 mod support;

@@ -1,0 +1,292 @@
+//! Incremental builds, through the `fresh`/`dirty` lines of `-v` and the modification
+//! times of the outputs (cargo's freshness tests are the model).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::support::{CONFIG, Site};
+
+/// A site of three posts, built once.
+fn built() -> Site {
+    let site = Site::new();
+    site.post("a.md", "title: Alpha\ndescription: First\ntags: [x]", "one")
+        .post("b.md", "title: Beta\ndescription: Second\ntags: [y]", "two")
+        .post(
+            "c.md",
+            "title: Gamma\ndescription: Third\ntags: [x]",
+            "three",
+        );
+    site.build().expect(0);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    site
+}
+
+fn lines(run: &crate::support::Run) -> Vec<String> {
+    let mut l: Vec<String> = run
+        .stderr()
+        .lines()
+        .filter(|l| l.starts_with("fresh ") || l.starts_with("dirty "))
+        .map(str::to_string)
+        .collect();
+    l.sort();
+    l
+}
+
+fn mtimes(site: &Site) -> BTreeMap<String, SystemTime> {
+    site.output_mtimes().into_iter().collect()
+}
+
+fn changed(
+    before: &BTreeMap<String, SystemTime>,
+    after: &BTreeMap<String, SystemTime>,
+) -> Vec<String> {
+    let mut c: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, _)| k.rsplit("public/").next().unwrap().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+#[test]
+fn a_build_with_nothing_changed_does_nothing() {
+    let site = built();
+    let before = mtimes(&site);
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert_eq!(
+        lines(&run),
+        [
+            "fresh content/a.md",
+            "fresh content/b.md",
+            "fresh content/c.md"
+        ]
+    );
+    assert!(
+        run.stderr().contains("0 cards drawn, 3 up to date"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("0 files written"), "{}", run.stderr());
+    assert_eq!(mtimes(&site), before);
+}
+
+#[test]
+fn an_edited_title_redraws_one_card_and_rewrites_the_pages_that_show_it() {
+    let site = built();
+    let before = mtimes(&site);
+    site.post(
+        "b.md",
+        "title: Beta two\ndescription: Second\ntags: [y]",
+        "two",
+    );
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert_eq!(
+        lines(&run),
+        [
+            "dirty content/b.md: title changed",
+            "fresh content/a.md",
+            "fresh content/c.md"
+        ]
+    );
+    assert!(
+        run.stderr().contains("1 cards drawn, 2 up to date"),
+        "{}",
+        run.stderr()
+    );
+    let changed = changed(&before, &mtimes(&site));
+    assert!(
+        changed.iter().any(|f| f.starts_with("og/b.")),
+        "{changed:?}"
+    );
+    assert!(changed.contains(&"b/index.html".to_string()));
+    assert!(changed.contains(&"index.html".to_string()));
+    assert!(changed.contains(&"tags/y/index.html".to_string()));
+    for untouched in [
+        "a/index.html",
+        "c/index.html",
+        "tags/x/index.html",
+        "style.css",
+    ] {
+        assert!(
+            !changed.contains(&untouched.to_string()),
+            "{untouched} was rewritten: {changed:?}"
+        );
+    }
+    assert_eq!(
+        changed.iter().filter(|f| f.starts_with("og/")).count(),
+        1,
+        "{changed:?}"
+    );
+}
+
+#[test]
+fn a_body_edit_rewrites_only_that_page() {
+    let site = built();
+    let before = mtimes(&site);
+    site.post(
+        "c.md",
+        "title: Gamma\ndescription: Third\ntags: [x]",
+        "three, longer",
+    );
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert!(
+        lines(&run).contains(&"dirty content/c.md: source changed".to_string()),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(changed(&before, &mtimes(&site)), ["c/index.html"]);
+}
+
+#[test]
+fn a_card_template_change_redraws_every_card() {
+    let site = built();
+    let template =
+        std::fs::read_to_string(crate::support::repo_path("templates/og/blog-post.svg")).unwrap();
+    site.write(
+        "templates/og/blog-post.svg",
+        template.replace("#0f172a", "#102030"),
+    );
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert_eq!(
+        lines(&run),
+        [
+            "dirty content/a.md: template changed",
+            "dirty content/b.md: template changed",
+            "dirty content/c.md: template changed"
+        ]
+    );
+    assert!(run.stderr().contains("3 cards drawn"), "{}", run.stderr());
+}
+
+#[test]
+fn a_font_change_redraws_every_card() {
+    let site = built();
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}[og]\nfonts = [\"extra.ttf\"]\n"),
+    );
+    site.write(
+        "extra.ttf",
+        std::fs::read(crate::support::repo_path(
+            "fonts/NotoSansHebrew-Regular.ttf",
+        ))
+        .unwrap(),
+    );
+    let run = site.run(&["build", "-v"]).expect(0);
+    for line in lines(&run) {
+        assert!(
+            line.starts_with("dirty ") && line.ends_with(": font changed"),
+            "{line}"
+        );
+    }
+    assert!(run.stderr().contains("3 cards drawn"), "{}", run.stderr());
+}
+
+#[test]
+fn a_deleted_card_file_is_drawn_again() {
+    let site = built();
+    let card = std::fs::read_dir(site.path("public/og"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("a."))
+        .unwrap();
+    std::fs::remove_file(&card).unwrap();
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert!(
+        lines(&run).contains(&"dirty content/a.md: card file missing".to_string()),
+        "{}",
+        run.stderr()
+    );
+    assert!(card.exists());
+    assert!(
+        run.stderr().contains("1 cards drawn, 2 up to date"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_corrupt_manifest_is_a_warning_not_a_crash() {
+    let site = built();
+    let before = mtimes(&site);
+    site.write(
+        ".ogforge/manifest.json",
+        "{\"version\": 1, \"assets\": [garbage",
+    );
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert!(
+        run.stderr()
+            .contains("warning: .ogforge/manifest.json: the cache is corrupt"),
+        "{}",
+        run.stderr()
+    );
+    // Every page is checked again; the cards on disk are named after their inputs, so
+    // they are known good and none is drawn again, and no file changes.
+    assert!(
+        run.stderr().contains("0 cards drawn, 3 up to date"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(mtimes(&site), before);
+    // The manifest is whole again.
+    let again = site.run(&["build", "-v"]).expect(0);
+    assert!(!again.stderr().contains("corrupt"));
+    assert!(
+        lines(&again).iter().all(|l| l.starts_with("fresh ")),
+        "{}",
+        again.stderr()
+    );
+}
+
+#[test]
+fn force_redoes_everything() {
+    let site = built();
+    let before = mtimes(&site);
+    let run = site.run(&["build", "-v", "--force"]).expect(0);
+    assert!(
+        lines(&run).iter().all(|l| l.ends_with(": --force")),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("3 cards drawn"));
+    let after = mtimes(&site);
+    assert!(
+        before.keys().all(|k| before[k] != after[k]),
+        "every output rewritten"
+    );
+}
+
+#[test]
+fn leftover_cards_are_counted_and_cleaned() {
+    let site = built();
+    site.post(
+        "a.md",
+        "title: Alpha renamed\ndescription: First\ntags: [x]",
+        "one",
+    );
+    let run = site.build().expect(0);
+    assert!(
+        run.stderr()
+            .contains("1 card file no page uses any more; `ogforge clean` removes them"),
+        "{}",
+        run.stderr()
+    );
+    let run = site.run(&["clean"]).expect(0);
+    assert!(
+        run.stderr().contains("removed 1 unused card file"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        std::fs::read_dir(site.path("public/og")).unwrap().count(),
+        3
+    );
+    let run = site.build().expect(0);
+    assert!(!run.stderr().contains("no page uses"), "{}", run.stderr());
+    assert!(run.stderr().contains("0 cards drawn"));
+
+    let fresh = Site::new();
+    let err = fresh.run(&["clean"]).expect(2).stderr();
+    assert!(err.contains("run `ogforge build` first"), "{err}");
+}
