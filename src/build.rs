@@ -37,6 +37,8 @@ pub struct BuildOptions {
     pub retry_failed: bool,
     /// Use the local backend whatever the config says.
     pub offline: bool,
+    /// Say which cards would be made (and which API calls), make and write nothing.
+    pub dry_run: bool,
 }
 
 /// What a build did, for the summary line and for tests.
@@ -130,6 +132,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             concurrency: backend.concurrency(),
             fonts: backend.is_local().then_some(&*fonts),
             options: plan_options,
+            dry_run: options.dry_run,
             manifest: &manifest,
             report,
         },
@@ -143,6 +146,14 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             return Err(e);
         }
     };
+    if options.dry_run {
+        return Ok(BuildSummary {
+            posts: content.posts.len(),
+            output_dir: out,
+            elapsed: started.elapsed(),
+            ..BuildSummary::default()
+        });
+    }
     let fallback = cards::fallback_image(&config, site_dir, &out, report);
     let (pages, problems) = site::render_all(&config, &theme, &content);
     for problem in problems {

@@ -20,6 +20,7 @@ use crate::fingerprint::Fingerprint;
 use crate::fsutil::write_atomic;
 use crate::manifest::{AssetRecord, AssetState, LiveManifest};
 use crate::plan::{self, Decision, PlanOptions};
+use crate::progress::Progress;
 use crate::render::fonts::FontSet;
 use crate::render::{Backend, CardRequest, FailureKind, RenderError, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report};
@@ -53,6 +54,8 @@ pub struct CardStep<'a> {
     /// For the "no font covers" warning; local cards only.
     pub fonts: Option<&'a FontSet>,
     pub options: PlanOptions,
+    /// Say what would be made, make nothing.
+    pub dry_run: bool,
     pub manifest: &'a LiveManifest,
     pub report: &'a Report,
 }
@@ -77,6 +80,7 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         ..
     } = *step;
     let mut outcome = CardOutcome::default();
+    remove_temporary_files(&out.join("og"));
     let existing = files_in(&out.join("og"));
     let mut planned: Vec<Planned<'_>> = Vec::new();
     let mut by_hash: HashMap<blake3::Hash, usize> = HashMap::new();
@@ -140,6 +144,29 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         }
     }
 
+    if step.dry_run {
+        for card in &planned {
+            if let Decision::Make(reason) = &card.decision {
+                report.info(format!(
+                    "would {} -> {} (for {}: {reason})",
+                    backend.describe(&card.request),
+                    card.file,
+                    card.posts[0].source.display()
+                ));
+            }
+        }
+        let count = planned
+            .iter()
+            .filter(|c| matches!(c.decision, Decision::Make(_)))
+            .count();
+        report.info(format!(
+            "dry run: {count} card{} to make, none made",
+            if count == 1 { "" } else { "s" }
+        ));
+        outcome.rendered = count;
+        return Ok(outcome);
+    }
+
     // Record what is about to be made before making it, so a killed build's manifest
     // says which assets were left unfinished.
     step.manifest.with(|m| {
@@ -156,6 +183,11 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         }
     });
 
+    let todo = planned
+        .iter()
+        .filter(|c| matches!(c.decision, Decision::Make(_)))
+        .count();
+    let progress = Progress::new("cards", todo, report.verbosity());
     let stop = AtomicBool::new(false);
     let make = |card: &Planned<'_>| -> Option<Result<(), RenderError>> {
         if !matches!(card.decision, Decision::Make(_)) {
@@ -205,6 +237,7 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         .context("could not start the card workers")?;
     let results: Vec<Option<Result<(), RenderError>>> =
         pool.install(|| planned.par_iter().map(make).collect());
+    progress.finish();
 
     let mut fatal = None;
     for (card, result) in planned.iter().zip(results) {
@@ -280,6 +313,23 @@ fn record_for(
         error,
         permanent,
         source: post.source.display().to_string(),
+    }
+}
+
+/// Removes what a killed build may have left half-written: temporary files that were
+/// never renamed into place. A finished card is never one of them.
+fn remove_temporary_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(crate::fsutil::TEMP_PREFIX)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

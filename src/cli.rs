@@ -71,4 +71,7 @@ pub struct BuildArgs {
     /// Draw cards locally whatever `og.backend` says; no network.
     #[arg(long)]
     pub offline: bool,
+    /// Print the cards (and API calls) a build would make; make and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

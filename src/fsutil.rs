@@ -11,6 +11,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+/// Temporary files start with this; a killed build may leave some behind.
+pub const TEMP_PREFIX: &str = ".ogforge-tmp-";
+
 /// Whether a write changed the file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -33,7 +36,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::create_dir_all(dir)
         .with_context(|| format!("could not create folder {}", dir.display()))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".ogforge-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)

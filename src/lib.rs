@@ -27,6 +27,7 @@ pub mod fingerprint;
 pub mod fsutil;
 pub mod manifest;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod site;

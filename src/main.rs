@@ -18,10 +18,13 @@ fn main() -> ExitCode {
                 force: args.force,
                 retry_failed: args.retry_failed,
                 offline: args.offline,
+                dry_run: args.dry_run,
             };
             match ogforge::build(&options, &report) {
                 Ok(summary) => {
-                    report.info(summary.to_line(&report));
+                    if !options.dry_run {
+                        report.info(summary.to_line(&report));
+                    }
                     report.exit_status()
                 }
                 Err(e) => fatal(&e),

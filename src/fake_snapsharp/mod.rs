@@ -283,13 +283,16 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
         Reply::SendHalf(r) => format!("{} (truncated)", r.status),
         Reply::Close => "closed without answering".into(),
     };
+    // The request stops counting as in flight before its answer goes out: once the
+    // client has the answer it may send its next request at once, and that one must
+    // not overlap this one in the count.
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     let _ = match reply {
         Reply::Send(response) => response.write_to(&mut stream),
         Reply::SendHalf(response) => response.write_truncated(&mut stream),
         Reply::Close => Ok(()),
     };
     let _ = stream.shutdown(Shutdown::Both);
-    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     if shared.config.log {
         eprintln!(
             "#{index} {} {} -> {outcome} in {} ms",

@@ -88,6 +88,14 @@ pub trait Backend: Send + Sync {
         fp: &mut FingerprintBuilder,
     ) -> Result<(), String>;
 
+    /// What making `card` would do, for `--dry-run`: a local draw or an API call.
+    fn describe(&self, card: &CardRequest) -> String {
+        format!(
+            "draw template {} at {}x{} locally",
+            card.template, card.width, card.height
+        )
+    }
+
     /// The image bytes of `card`, in `card.format`.
     fn render(&self, card: &CardRequest) -> Result<Vec<u8>, RenderError>;
 }

@@ -390,6 +390,17 @@ impl Backend for SnapsharpBackend {
     /// Nothing of our own: the template is SnapSharp's and unseen from here, and the base
     /// URL is left out on purpose, so pointing a site at another endpoint (a staging
     /// server, a test's fake on a new port) does not make every card dirty and paid again.
+    fn describe(&self, card: &CardRequest) -> String {
+        format!(
+            "POST {}/og-image {{template: {:?}, width: {}, height: {}, variables: {}}}",
+            self.client.base_url(),
+            card.template,
+            card.width,
+            card.height,
+            serde_json::Value::Object(card.variables.clone())
+        )
+    }
+
     fn fingerprint_inputs(
         &self,
         _card: &CardRequest,

@@ -4,4 +4,5 @@ mod build;
 mod cards;
 mod incremental;
 mod og;
+mod snapsharp;
 mod support;

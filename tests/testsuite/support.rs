@@ -71,16 +71,21 @@ impl Site {
         self.path(rel).exists()
     }
 
-    /// Runs `ogforge ARGS` in the site folder.
+    /// Runs `ogforge ARGS` in the site folder, with no SnapSharp key in the environment.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = Command::cargo_bin("ogforge")
-            .unwrap()
-            .args(args)
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `ogforge ARGS` with these environment variables set.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::cargo_bin("ogforge").unwrap();
+        cmd.args(args)
             .current_dir(self.root())
-            .env_remove("SNAPSHARP_API_KEY")
-            .output()
-            .unwrap();
-        Run(output)
+            .env_remove("SNAPSHARP_API_KEY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run(cmd.output().unwrap())
     }
 
     pub fn build(&self) -> Run {

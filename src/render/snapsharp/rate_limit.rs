@@ -26,8 +26,12 @@ struct Slots {
 
 impl RateLimiter {
     pub fn new(limit: RateLimit) -> RateLimiter {
+        // Evenly spaced starts put the (n+1)-th start exactly one period after the first;
+        // a server counting a closed window, or seeing arrivals a hair early, would call
+        // that n+1 in one period. 1% more spacing keeps clear of the edge.
+        let interval = limit.interval() + limit.interval() / 100;
         RateLimiter {
-            interval: limit.interval(),
+            interval,
             slots: Mutex::new(Slots::default()),
         }
     }
