@@ -7,22 +7,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
-
-use rayon::prelude::*;
+use anyhow::{Result, anyhow};
 use serde_json::{Map, Value, json};
 
+use crate::assets::{self, Executor, Job, Outcome};
 use crate::config::Config;
 use crate::content::{Content, PageKind, Post};
 use crate::fingerprint::Fingerprint;
-use crate::fsutil::write_atomic;
-use crate::manifest::{AssetRecord, AssetState, LiveManifest};
+use crate::manifest::LiveManifest;
 use crate::plan::{self, Decision, PlanOptions};
-use crate::progress::Progress;
 use crate::render::fonts::FontSet;
-use crate::render::{Backend, CardRequest, FailureKind, RenderError, card_file, card_fingerprint};
+use crate::render::{Backend, CardRequest, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report};
 use crate::site::inject::OgImage;
 use crate::url::absolute;
@@ -80,8 +76,8 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         ..
     } = *step;
     let mut outcome = CardOutcome::default();
-    remove_temporary_files(&out.join("og"));
-    let existing = files_in(&out.join("og"));
+    assets::remove_temporary_files(&out.join("og"));
+    let existing = assets::files_in(out, "og");
     let mut planned: Vec<Planned<'_>> = Vec::new();
     let mut by_hash: HashMap<blake3::Hash, usize> = HashMap::new();
     for post in content.posts.iter().filter(|p| p.kind == PageKind::Post) {
@@ -167,128 +163,58 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         return Ok(outcome);
     }
 
-    // Record what is about to be made before making it, so a killed build's manifest
-    // says which assets were left unfinished.
-    step.manifest.with(|m| {
-        for card in planned
-            .iter()
-            .filter(|c| matches!(c.decision, Decision::Make(_)))
-        {
-            for post in &card.posts {
-                m.assets.insert(
-                    asset_key(post),
-                    record_for(card, post, AssetState::Pending, None, false),
-                );
-            }
-        }
-    });
-
-    let todo = planned
+    let jobs: Vec<Job> = planned
         .iter()
-        .filter(|c| matches!(c.decision, Decision::Make(_)))
-        .count();
-    let progress = Progress::new("cards", todo, report.verbosity());
-    let stop = AtomicBool::new(false);
-    let make = |card: &Planned<'_>| -> Option<Result<(), RenderError>> {
-        if !matches!(card.decision, Decision::Make(_)) {
-            return None;
-        }
-        if stop.load(Ordering::Relaxed) {
-            return None;
-        }
-        let result = backend.render(&card.request).and_then(|bytes| {
-            write_atomic(&out.join(&card.file), &bytes)
-                .map_err(|e| RenderError::transient(format!("{e:#}")))
-        });
-        match &result {
-            Ok(()) => {
-                report.verbose(format!("card {} drawn", card.file));
-                for post in &card.posts {
-                    step.manifest.record(
-                        &asset_key(post),
-                        record_for(card, post, AssetState::Ready, None, false),
-                    );
-                }
-            }
-            Err(e) => {
-                if e.kind == FailureKind::Fatal {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                let permanent = e.kind == FailureKind::Permanent;
-                for post in &card.posts {
-                    step.manifest.record(
-                        &asset_key(post),
-                        record_for(
-                            card,
-                            post,
-                            AssetState::Failed,
-                            Some(e.message.clone()),
-                            permanent,
-                        ),
-                    );
-                }
-            }
-        }
-        Some(result)
+        .map(|card| Job {
+            file: card.file.clone(),
+            fingerprint: card.fingerprint.clone(),
+            decision: card.decision.clone(),
+            owners: card
+                .posts
+                .iter()
+                .map(|p| (asset_key(p), p.source.display().to_string()))
+                .collect(),
+        })
+        .collect();
+    let executor = Executor {
+        what: "cards",
+        out,
+        concurrency: step.concurrency,
+        manifest: step.manifest,
+        report,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(step.concurrency.max(1))
-        .build()
-        .context("could not start the card workers")?;
-    let results: Vec<Option<Result<(), RenderError>>> =
-        pool.install(|| planned.par_iter().map(make).collect());
-    progress.finish();
+    let outcomes = executor
+        .execute(&jobs, &|i| backend.render(&planned[i].request))
+        .map_err(|message| anyhow!(message))?;
 
-    let mut fatal = None;
-    for (card, result) in planned.iter().zip(results) {
-        outcome.files.insert(card.file.clone());
-        let error = match (&card.decision, result) {
-            (Decision::Fresh, _) => {
-                outcome.fresh += 1;
-                None
-            }
-            (Decision::Make(_), Some(Ok(()))) => {
-                outcome.rendered += 1;
-                None
-            }
-            (Decision::Make(_), None) => Some("not made: the build stopped first".to_string()),
-            (Decision::Make(_), Some(Err(e))) => {
-                if e.kind == FailureKind::Fatal && fatal.is_none() {
-                    fatal = Some(e.message.clone());
+    for (card, result) in planned.iter().zip(outcomes) {
+        match result {
+            Outcome::Fresh | Outcome::Made => {
+                if result == Outcome::Made {
+                    outcome.rendered += 1;
+                } else {
+                    outcome.fresh += 1;
                 }
-                Some(e.message)
-            }
-            (Decision::Failed(e), _) => Some(format!(
-                "{e} (failed before with the same inputs; --retry-failed asks again)"
-            )),
-        };
-        match error {
-            None => {
+                outcome.files.insert(card.file.clone());
                 for post in &card.posts {
                     outcome
                         .images
                         .insert(post.path.clone(), card_image(config, &card.file, post));
                 }
             }
-            Some(message) => {
+            Outcome::Failed(message) => {
                 outcome.failed += 1;
-                outcome.files.remove(&card.file);
-                if fatal.is_none() {
-                    for post in &card.posts {
-                        report.problem(Problem {
-                            kind: ProblemKind::Asset,
-                            ..Problem::input(
-                                &post.source,
-                                format!("its card could not be made: {message}"),
-                            )
-                        });
-                    }
+                for post in &card.posts {
+                    report.problem(Problem {
+                        kind: ProblemKind::Asset,
+                        ..Problem::input(
+                            &post.source,
+                            format!("its card could not be made: {message}"),
+                        )
+                    });
                 }
             }
         }
-    }
-    if let Some(message) = fatal {
-        bail!("{message}");
     }
     Ok(outcome)
 }
@@ -296,56 +222,6 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
 /// The manifest key of a post's card.
 pub fn asset_key(post: &Post) -> String {
     format!("card:{}", post.source.display())
-}
-
-fn record_for(
-    card: &Planned<'_>,
-    post: &Post,
-    state: AssetState,
-    error: Option<String>,
-    permanent: bool,
-) -> AssetRecord {
-    AssetRecord {
-        fingerprint: card.fingerprint.hex(),
-        parts: card.fingerprint.parts.clone(),
-        state,
-        file: (state == AssetState::Ready).then(|| card.file.clone()),
-        error,
-        permanent,
-        source: post.source.display().to_string(),
-    }
-}
-
-/// Removes what a killed build may have left half-written: temporary files that were
-/// never renamed into place. A finished card is never one of them.
-fn remove_temporary_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(crate::fsutil::TEMP_PREFIX)
-        {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Names of the files in `dir` (one read of the folder, not a stat per card).
-fn files_in(dir: &Path) -> HashSet<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return HashSet::new();
-    };
-    let prefix = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    entries
-        .flatten()
-        .map(|e| format!("{prefix}/{}", e.file_name().to_string_lossy()))
-        .collect()
 }
 
 /// The variables a card template sees for `post`: only what a card shows, so that two

@@ -17,6 +17,7 @@
 //! only a problem that makes the whole build meaningless (no config, broken theme)
 //! is returned as an error.
 
+pub mod assets;
 pub mod build;
 pub mod cards;
 pub mod cli;

@@ -1,0 +1,188 @@
+//! Making assets (cards, screenshots): the part every kind shares. Given jobs that are
+//! planned already, make the ones that need it in a pool of `concurrency` workers,
+//! write each file atomically, record each state in the manifest as it completes,
+//! show progress, and stop everything on a fatal failure (a refused key).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use crate::fingerprint::Fingerprint;
+use crate::fsutil::{TEMP_PREFIX, write_atomic};
+use crate::manifest::{AssetRecord, AssetState, LiveManifest};
+use crate::plan::Decision;
+use crate::progress::Progress;
+use crate::render::{FailureKind, RenderError};
+use crate::report::Report;
+
+/// One file to make or keep, and the manifest entries (key, post source) it serves.
+pub struct Job {
+    pub file: String,
+    pub fingerprint: Fingerprint,
+    pub decision: Decision,
+    pub owners: Vec<(String, String)>,
+}
+
+impl Job {
+    pub fn to_make(&self) -> bool {
+        matches!(self.decision, Decision::Make(_))
+    }
+
+    fn record(
+        &self,
+        source: &str,
+        state: AssetState,
+        error: Option<String>,
+        permanent: bool,
+    ) -> AssetRecord {
+        AssetRecord {
+            fingerprint: self.fingerprint.hex(),
+            parts: self.fingerprint.parts.clone(),
+            state,
+            file: (state == AssetState::Ready).then(|| self.file.clone()),
+            error,
+            permanent,
+            source: source.to_string(),
+        }
+    }
+}
+
+/// How one job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Fresh,
+    Made,
+    /// Failed now or before; the message says why.
+    Failed(String),
+}
+
+/// Everything `execute` needs besides the jobs.
+pub struct Executor<'a> {
+    /// "cards", "screenshots": for progress lines.
+    pub what: &'static str,
+    pub out: &'a Path,
+    pub concurrency: usize,
+    pub manifest: &'a LiveManifest,
+    pub report: &'a Report,
+}
+
+impl Executor<'_> {
+    /// Makes the jobs that need it with `make(index)`. An `Err` carries the message of a
+    /// fatal failure; every job has an [`Outcome`] otherwise.
+    pub fn execute(
+        &self,
+        jobs: &[Job],
+        make: &(dyn Fn(usize) -> Result<Vec<u8>, RenderError> + Sync),
+    ) -> Result<Vec<Outcome>, String> {
+        // Record what is about to be made before making it, so a killed build's manifest
+        // says which assets were left unfinished.
+        self.manifest.with(|m| {
+            for job in jobs.iter().filter(|j| j.to_make()) {
+                for (key, source) in &job.owners {
+                    m.assets.insert(
+                        key.clone(),
+                        job.record(source, AssetState::Pending, None, false),
+                    );
+                }
+            }
+        });
+        let progress = Progress::new(
+            self.what,
+            jobs.iter().filter(|j| j.to_make()).count(),
+            self.report.verbosity(),
+        );
+        let stop = AtomicBool::new(false);
+        let run = |(i, job): (usize, &Job)| -> Option<Result<(), RenderError>> {
+            if !job.to_make() || stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let result = make(i).and_then(|bytes| {
+                write_atomic(&self.out.join(&job.file), &bytes)
+                    .map_err(|e| RenderError::transient(format!("{e:#}")))
+            });
+            let (state, error, permanent) = match &result {
+                Ok(()) => (AssetState::Ready, None, false),
+                Err(e) => {
+                    if e.kind == FailureKind::Fatal {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    (
+                        AssetState::Failed,
+                        Some(e.message.clone()),
+                        e.kind == FailureKind::Permanent,
+                    )
+                }
+            };
+            for (key, source) in &job.owners {
+                self.manifest
+                    .record(key, job.record(source, state, error.clone(), permanent));
+            }
+            if result.is_ok() {
+                self.report.verbose(format!("made {}", job.file));
+            }
+            progress.finished(result.is_ok());
+            Some(result)
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.concurrency.max(1))
+            .build()
+            .context("could not start the workers")
+            .map_err(|e| format!("{e:#}"))?;
+        let results: Vec<Option<Result<(), RenderError>>> =
+            pool.install(|| jobs.par_iter().enumerate().map(run).collect());
+        progress.finish();
+
+        let mut fatal = None;
+        let outcomes = jobs
+            .iter()
+            .zip(results)
+            .map(|(job, result)| match (&job.decision, result) {
+                (Decision::Fresh, _) => Outcome::Fresh,
+                (Decision::Make(_), Some(Ok(()))) => Outcome::Made,
+                (Decision::Make(_), None) => {
+                    Outcome::Failed("not made: the build stopped first".into())
+                }
+                (Decision::Make(_), Some(Err(e))) => {
+                    if e.kind == FailureKind::Fatal && fatal.is_none() {
+                        fatal = Some(e.message.clone());
+                    }
+                    Outcome::Failed(e.message)
+                }
+                (Decision::Failed(e), _) => Outcome::Failed(format!(
+                    "{e} (failed before with the same inputs; --retry-failed asks again)"
+                )),
+            })
+            .collect();
+        match fatal {
+            Some(message) => Err(message),
+            None => Ok(outcomes),
+        }
+    }
+}
+
+/// Removes what a killed build may have left half-written in `dir`: temporary files
+/// that were never renamed into place. A finished asset is never one of them.
+pub fn remove_temporary_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// `folder/name` for every file in `out/folder` (one read of the folder, not a stat per
+/// asset).
+pub fn files_in(out: &Path, folder: &str) -> std::collections::HashSet<String> {
+    let Ok(entries) = std::fs::read_dir(out.join(folder)) else {
+        return Default::default();
+    };
+    entries
+        .flatten()
+        .map(|e| format!("{folder}/{}", e.file_name().to_string_lossy()))
+        .collect()
+}
