@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use rayon::prelude::*;
 
+use crate::assets;
 use crate::cards;
 use crate::config::{Config, OgBackend};
 use crate::content::{self, Post};
@@ -18,9 +19,12 @@ use crate::manifest::{LiveManifest, Manifest, PageRecord};
 use crate::plan::PlanOptions;
 use crate::render::fonts::FontSet;
 use crate::render::local::LocalBackend;
-use crate::render::snapsharp::SnapsharpBackend;
+use crate::render::snapsharp::{ApiKey, SnapsharpBackend, SnapsharpClient};
 use crate::render::{Backend, RENDERER_VERSION};
 use crate::report::{Problem, ProblemKind, Report, display_path};
+use crate::screenshots::{
+    self, Choice, ShotBackend, ShotStep, SnapsharpShots, chromium as shot_chromium,
+};
 use crate::site::RenderedPage;
 use crate::site::inject::{MetaTags, OgImage, inject_meta};
 use crate::site::{self, Theme, templates::BUILT_IN_STATIC};
@@ -113,7 +117,32 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         );
     }
     let fonts = load_fonts(&config, site_dir)?;
-    let backend = CardBackend::choose(&config, site_dir, fonts.clone(), options.offline)?;
+    // One SnapSharp client for cards and screenshots: one rate limit for both.
+    let key = ApiKey::from_env(&config.snapsharp.api_key_env);
+    let remote_cards = config.og.backend == OgBackend::Snapsharp && !options.offline;
+    let chromium = shot_chromium::find();
+    let shot_choice = screenshots::choose(
+        config.screenshots.backend,
+        key.is_ok(),
+        options.offline,
+        chromium.is_some(),
+        key.as_ref().err().map_or("", String::as_str),
+    )
+    .map_err(|e| anyhow!(e))?;
+    let client = if remote_cards || shot_choice == Choice::Snapsharp {
+        let key = key.map_err(|e| anyhow!(e))?;
+        Some(Arc::new(
+            SnapsharpClient::new(&config.snapsharp, key).map_err(|e| anyhow!(e))?,
+        ))
+    } else {
+        None
+    };
+    let backend = CardBackend::choose(&config, site_dir, fonts.clone(), client.clone())?;
+    let shot_backend: Option<Box<dyn ShotBackend>> = match (shot_choice, &client, chromium) {
+        (Choice::Snapsharp, Some(client), _) => Some(Box::new(SnapsharpShots(client.clone()))),
+        (Choice::Chromium, _, Some(path)) => Some(Box::new(shot_chromium::LazyChromium::new(path))),
+        _ => None,
+    };
     let content = content::load(site_dir, &content_dir, options.drafts, report);
     let out = config.output_dir(site_dir);
     let out = out.strip_prefix(".").map(Path::to_path_buf).unwrap_or(out);
@@ -123,6 +152,28 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         retry_failed: options.retry_failed,
     };
 
+    let shots = {
+        let step = ShotStep {
+            config: &config,
+            out: &out,
+            backend: shot_backend.as_deref(),
+            off: shot_choice == Choice::Off,
+            options: plan_options,
+            dry_run: options.dry_run,
+            manifest: &manifest,
+            report,
+        };
+        match screenshots::run(&step, &content) {
+            Ok(shots) => shots,
+            Err(e) => {
+                let _ = manifest.into_inner().save(site_dir);
+                return Err(e);
+            }
+        }
+    };
+    // Without a screenshot backend this time, earlier screenshots are neither redone
+    // nor forgotten.
+    let shots_ran = shot_backend.is_some();
     let cards = cards::run(
         &cards::CardStep {
             config: &config,
@@ -132,6 +183,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             concurrency: backend.concurrency(),
             fonts: backend.is_local().then_some(&*fonts),
             options: plan_options,
+            screenshots: &shots.shots,
             dry_run: options.dry_run,
             manifest: &manifest,
             report,
@@ -155,7 +207,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         });
     }
     let fallback = cards::fallback_image(&config, site_dir, &out, report);
-    let (pages, problems) = site::render_all(&config, &theme, &content);
+    let (pages, problems) = site::render_all(&config, &theme, &content, &shots.shots);
     for problem in problems {
         report.problem(problem);
     }
@@ -193,7 +245,11 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
                 }
                 Some(_) => None,
             };
-            match cards.reasons.get(&post.source).cloned().or(reason) {
+            let asset_reason = cards
+                .reasons
+                .get(&post.source)
+                .or(shots.reasons.get(&post.source));
+            match asset_reason.cloned().or(reason) {
                 Some(reason) => {
                     report.verbose(format!("dirty {}: {reason}", post.source.display()))
                 }
@@ -242,7 +298,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         cards_rendered: cards.rendered,
         cards_fresh: cards.fresh,
         cards_failed: cards.failed,
-        leftovers: leftovers(&out, &cards.files).len(),
+        leftovers: leftovers(&out, &used_files(&cards.files, &shots.files), shots_ran).len(),
         output_dir: out.clone(),
         ..BuildSummary::default()
     };
@@ -259,7 +315,11 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
 
     // The manifest last, after the outputs it describes; it forgets deleted posts.
     let mut manifest = manifest.into_inner();
-    manifest.assets.retain(|key, _| cards.keys.contains(key));
+    manifest.assets.retain(|key, _| {
+        cards.keys.contains(key)
+            || shots.keys.contains(key)
+            || (!shots_ran && key.starts_with("screenshot:"))
+    });
     manifest.pages = page_records;
     if let Err(e) = manifest.save(site_dir) {
         report.problem(Problem::warning(
@@ -290,7 +350,7 @@ pub fn clean(site_dir: &Path, report: &Report) -> Result<Vec<String>> {
         .filter_map(|a| a.file.clone())
         .collect();
     let mut removed = Vec::new();
-    for file in leftovers(&out, &used) {
+    for file in leftovers(&out, &used, true) {
         std::fs::remove_file(out.join(&file))
             .with_context(|| format!("could not remove {file}"))?;
         report.verbose(format!("removed {file}"));
@@ -299,19 +359,24 @@ pub fn clean(site_dir: &Path, report: &Report) -> Result<Vec<String>> {
     Ok(removed)
 }
 
-/// Files in the output's `og/` folder that are not in `used`.
-fn leftovers(out: &Path, used: &HashSet<String>) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(out.join("og")) else {
-        return Vec::new();
+/// Files in the output's `og/` (and `screenshots/`) folders that are not in `used`.
+fn leftovers(out: &Path, used: &HashSet<String>, with_screenshots: bool) -> Vec<String> {
+    let folders: &[&str] = if with_screenshots {
+        &["og", "screenshots"]
+    } else {
+        &["og"]
     };
-    let mut files: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| format!("og/{}", e.file_name().to_string_lossy()))
+    let mut files: Vec<String> = folders
+        .iter()
+        .flat_map(|folder| assets::files_in(out, folder))
         .filter(|f| !used.contains(f))
         .collect();
     files.sort();
     files
+}
+
+fn used_files(a: &HashSet<String>, b: &HashSet<String>) -> HashSet<String> {
+    a.union(b).cloned().collect()
 }
 
 fn theme_digest(theme: &Theme) -> blake3::Hash {
@@ -340,11 +405,10 @@ impl CardBackend {
         config: &Config,
         site_dir: &Path,
         fonts: Arc<FontSet>,
-        offline: bool,
+        client: Option<Arc<SnapsharpClient>>,
     ) -> Result<CardBackend> {
-        if config.og.backend == OgBackend::Snapsharp && !offline {
-            let backend =
-                SnapsharpBackend::from_config(&config.snapsharp).map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(client) = client.filter(|_| config.og.backend == OgBackend::Snapsharp) {
+            let backend = SnapsharpBackend::shared(client);
             return Ok(CardBackend {
                 concurrency: backend.concurrency(),
                 backend: Box::new(backend),

@@ -18,8 +18,9 @@ use crate::fingerprint::Fingerprint;
 use crate::manifest::LiveManifest;
 use crate::plan::{self, Decision, PlanOptions};
 use crate::render::fonts::FontSet;
-use crate::render::{Backend, CardRequest, card_file, card_fingerprint};
+use crate::render::{Backend, CardRequest, RenderError, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report};
+use crate::screenshots::ShotInfo;
 use crate::site::inject::OgImage;
 use crate::url::absolute;
 
@@ -50,6 +51,8 @@ pub struct CardStep<'a> {
     /// For the "no font covers" warning; local cards only.
     pub fonts: Option<&'a FontSet>,
     pub options: PlanOptions,
+    /// The screenshots of each page, for cards made from one.
+    pub screenshots: &'a HashMap<String, Vec<ShotInfo>>,
     /// Say what would be made, make nothing.
     pub dry_run: bool,
     pub manifest: &'a LiveManifest,
@@ -59,6 +62,8 @@ pub struct CardStep<'a> {
 /// One card to make or keep, and the posts that show it.
 struct Planned<'a> {
     request: CardRequest,
+    /// The screenshot the card is made from (`og.source = "screenshot"`), if it is.
+    from_screenshot: Option<PathBuf>,
     fingerprint: Fingerprint,
     file: String,
     decision: Decision,
@@ -87,10 +92,33 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
             continue;
         }
         let request = card_request(config, post);
-        if let Some(fonts) = step.fonts {
+        let from_screenshot = match post.front.og.source.as_deref() {
+            None => None,
+            Some("screenshot") => step
+                .screenshots
+                .get(&post.path)
+                .and_then(|shots| shots.first()),
+            Some(other) => {
+                report.problem(
+                    Problem::input(
+                        &post.source,
+                        format!(
+                            "`og.source` is `{other}`; the one source there is is \"screenshot\""
+                        ),
+                    )
+                    .with_hint("remove `og.source` to draw the card from its template"),
+                );
+                None
+            }
+        };
+        if let (Some(fonts), None) = (step.fonts, from_screenshot) {
             warn_missing_glyphs(fonts, post, &request, report);
         }
-        let fingerprint = match card_fingerprint(backend, &request) {
+        let fingerprint = match from_screenshot {
+            Some(shot) => Ok(screenshot_card_fingerprint(&shot.src, &request)),
+            None => card_fingerprint(backend, &request),
+        };
+        let fingerprint = match fingerprint {
             Ok(fp) => fp,
             Err(e) => {
                 report.problem(Problem::input(&post.source, e).with_hint(format!(
@@ -131,6 +159,7 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
                 by_hash.insert(fingerprint.hash, planned.len());
                 planned.push(Planned {
                     request,
+                    from_screenshot: from_screenshot.map(|s| s.local.clone()),
                     fingerprint,
                     file,
                     decision,
@@ -184,7 +213,20 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         report,
     };
     let outcomes = executor
-        .execute(&jobs, &|i| backend.render(&planned[i].request))
+        .execute(&jobs, &|i| match &planned[i].from_screenshot {
+            Some(path) => {
+                let picture = std::fs::read(path).map_err(|e| {
+                    RenderError::transient(format!("could not read the screenshot: {e}"))
+                })?;
+                let card = &planned[i].request;
+                Ok(crate::render::png::cover(
+                    &picture,
+                    card.width,
+                    card.height,
+                )?)
+            }
+            None => backend.render(&planned[i].request),
+        })
         .map_err(|message| anyhow!(message))?;
 
     for (card, result) in planned.iter().zip(outcomes) {
@@ -217,6 +259,16 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         }
     }
     Ok(outcome)
+}
+
+/// A card made from a screenshot: the screenshot's file (named after its own
+/// fingerprint) and the card's size are all its inputs.
+fn screenshot_card_fingerprint(screenshot: &str, card: &CardRequest) -> Fingerprint {
+    let mut fp = crate::fingerprint::FingerprintBuilder::new();
+    fp.add("renderer", crate::render::RENDERER_VERSION.as_bytes())
+        .add("screenshot", screenshot.as_bytes())
+        .add("size", format!("{}x{}", card.width, card.height).as_bytes());
+    fp.finish()
 }
 
 /// The manifest key of a post's card.

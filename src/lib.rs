@@ -31,6 +31,7 @@ pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod screenshots;
 pub mod site;
 pub mod url;
 

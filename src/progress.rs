@@ -67,7 +67,9 @@ impl Progress {
         }
         if let Some(last) = &self.last_line {
             let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() >= LINE_EVERY || done == self.total {
+            // Short runs print nothing; long ones a line every LINE_EVERY and the last.
+            let long = self.started.elapsed() >= LINE_EVERY;
+            if long && (last.elapsed() >= LINE_EVERY || done == self.total) {
                 *last = Instant::now();
                 let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
                 eprintln!(

@@ -109,6 +109,8 @@ pub struct OgOverrides {
     pub template: Option<String>,
     pub image: Option<String>,
     pub alt: Option<String>,
+    /// `"screenshot"`: the card is the post's first screenshot, fitted to the card size.
+    pub source: Option<String>,
 }
 
 /// Parses the front matter of `split`; lines in errors are lines of the whole file.
@@ -199,12 +201,13 @@ fn read_keys(mut map: Map<String, Value>) -> Result<FrontMatter, (String, String
                 template: field("template")?,
                 image: field("image")?,
                 alt: field("alt")?,
+                source: field("source")?,
             }
         }
         Some(_) => {
             return Err((
                 "og".into(),
-                "`og` must be a table with `title`, `template`, `image` or `alt`".into(),
+                "`og` must be a table with `title`, `template`, `image`, `alt` or `source`".into(),
             ));
         }
     };

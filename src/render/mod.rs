@@ -1,6 +1,7 @@
 //! Cards: what a card is ([`CardRequest`]), how it is named (content-addressed), and the
 //! backends that draw it, behind one small trait chosen by name from the config.
 
+pub mod chromium;
 pub mod fonts;
 pub mod layout;
 pub mod local;

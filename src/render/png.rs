@@ -42,3 +42,57 @@ pub fn encode(pixmap: &Pixmap) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("PNG encoding failed: {e}"))?;
     Ok(out)
 }
+
+/// A picture (PNG bytes) scaled to cover `width`×`height` and cropped to it, centred:
+/// how a screenshot becomes a card.
+pub fn cover(picture: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    use resvg::tiny_skia::{FilterQuality, PixmapPaint, Transform};
+    let source = Pixmap::decode_png(picture)
+        .map_err(|e| format!("the screenshot is not a PNG it can read: {e}"))?;
+    let mut card = Pixmap::new(width, height).ok_or("the card size is invalid")?;
+    let scale = (width as f32 / source.width() as f32).max(height as f32 / source.height() as f32);
+    let dx = (width as f32 - source.width() as f32 * scale) / 2.0;
+    let dy = (height as f32 - source.height() as f32 * scale) / 2.0;
+    let paint = PixmapPaint {
+        quality: FilterQuality::Bicubic,
+        ..PixmapPaint::default()
+    };
+    card.draw_pixmap(
+        0,
+        0,
+        source.as_ref(),
+        &paint,
+        Transform::from_row(scale, 0.0, 0.0, scale, dx, dy),
+        None,
+    );
+    encode(&card)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cover_fills_the_card_from_the_centre() {
+        // A 400×400 picture: left half red, right half blue, drawn into 200×100.
+        let mut src = Pixmap::new(400, 400).unwrap();
+        for (i, p) in src.pixels_mut().iter_mut().enumerate() {
+            let red = (i % 400) < 200;
+            *p = resvg::tiny_skia::ColorU8::from_rgba(
+                if red { 255 } else { 0 },
+                0,
+                if red { 0 } else { 255 },
+                255,
+            )
+            .premultiply();
+        }
+        let png = cover(&encode(&src).unwrap(), 200, 100).unwrap();
+        let card = Pixmap::decode_png(&png).unwrap();
+        assert_eq!((card.width(), card.height()), (200, 100));
+        let at = |x: u32, y: u32| card.pixel(x, y).unwrap();
+        assert!(
+            at(20, 50).red() > 200 && at(180, 50).blue() > 200,
+            "centre crop keeps both halves"
+        );
+    }
+}

@@ -357,11 +357,18 @@ fn is_loopback(base_url: &str) -> bool {
 /// Cards drawn by SnapSharp's `og-image` endpoint.
 #[derive(Debug)]
 pub struct SnapsharpBackend {
-    client: SnapsharpClient,
+    client: std::sync::Arc<SnapsharpClient>,
 }
 
 impl SnapsharpBackend {
     pub fn new(client: SnapsharpClient) -> SnapsharpBackend {
+        SnapsharpBackend {
+            client: std::sync::Arc::new(client),
+        }
+    }
+
+    /// A backend on a client shared with the screenshot step: one rate limit for both.
+    pub fn shared(client: std::sync::Arc<SnapsharpClient>) -> SnapsharpBackend {
         SnapsharpBackend { client }
     }
 
@@ -372,7 +379,7 @@ impl SnapsharpBackend {
         Ok(SnapsharpBackend::new(SnapsharpClient::new(config, key)?))
     }
 
-    pub fn client(&self) -> &SnapsharpClient {
+    pub fn client(&self) -> &std::sync::Arc<SnapsharpClient> {
         &self.client
     }
 

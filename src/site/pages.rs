@@ -4,7 +4,7 @@
 //! Rendering is pure: posts and the theme in, HTML and each page's meta data out. What
 //! gets written, and whether, is the build's business.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use minijinja::value::Serde;
@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::content::{Content, PageKind, Post};
 use crate::report::Problem;
+use crate::screenshots::ShotInfo;
 use crate::site::templates::{Theme, safe_html};
 use crate::url::{absolute, slugify};
 
@@ -56,6 +57,7 @@ pub fn render_all(
     config: &Config,
     theme: &Theme,
     content: &Content,
+    shots: &HashMap<String, Vec<ShotInfo>>,
 ) -> (Vec<RenderedPage>, Vec<Problem>) {
     let base = &config.site.base_url;
     let site = Value::from(Serde(context_site(config)));
@@ -67,7 +69,7 @@ pub fn render_all(
     let summaries: Vec<Value> = content
         .posts
         .par_iter()
-        .map(|p| page_value(base, p, &tag_values, false))
+        .map(|p| page_value(base, p, &tag_values, false, &[]))
         .collect();
 
     let mut jobs: Vec<Job<'_>> = Vec::new();
@@ -82,7 +84,7 @@ pub fn render_all(
             source: Some(post),
             ctx: context! {
                 site => site.clone(),
-                page => page_value(base, post, &tag_values, true),
+                page => page_value(base, post, &tag_values, true, shots.get(&post.path).map_or(&[], Vec::as_slice)),
             },
         });
     }
@@ -103,7 +105,7 @@ pub fn render_all(
         source: root,
         ctx: context! {
             site => site.clone(),
-            section => root.map(|r| page_value(base, r, &tag_values, true)),
+            section => root.map(|r| page_value(base, r, &tag_values, true, &[])),
             posts => summaries.clone(),
             tags => tag_values.values().cloned().collect::<Vec<_>>(),
         },
@@ -130,7 +132,7 @@ pub fn render_all(
             source: Some(section),
             ctx: context! {
                 site => site.clone(),
-                section => page_value(base, section, &tag_values, true),
+                section => page_value(base, section, &tag_values, true, &[]),
                 posts => inside,
             },
         });
@@ -235,7 +237,13 @@ fn context_site(config: &Config) -> SiteContext<'_> {
 }
 
 /// A post as templates see it; `full` adds the rendered body.
-fn page_value(base: &str, post: &Post, tags: &BTreeMap<&str, Value>, full: bool) -> Value {
+fn page_value(
+    base: &str,
+    post: &Post,
+    tags: &BTreeMap<&str, Value>,
+    full: bool,
+    screenshots: &[ShotInfo],
+) -> Value {
     #[derive(Serialize)]
     struct PageContext<'a> {
         title: &'a str,
@@ -252,6 +260,7 @@ fn page_value(base: &str, post: &Post, tags: &BTreeMap<&str, Value>, full: bool)
         excerpt: &'a str,
         content: Option<Value>,
         extra: &'a serde_json::Map<String, serde_json::Value>,
+        screenshots: &'a [ShotInfo],
     }
     Value::from(Serde(PageContext {
         title: &post.title,
@@ -276,6 +285,7 @@ fn page_value(base: &str, post: &Post, tags: &BTreeMap<&str, Value>, full: bool)
         excerpt: &post.excerpt,
         content: full.then(|| safe_html(&post.html)),
         extra: &post.front.extra,
+        screenshots,
     }))
 }
 

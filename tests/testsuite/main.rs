@@ -4,5 +4,6 @@ mod build;
 mod cards;
 mod incremental;
 mod og;
+mod screenshots;
 mod snapsharp;
 mod support;
