@@ -43,6 +43,9 @@ pub struct BuildOptions {
     pub offline: bool,
     /// Say which cards would be made (and which API calls), make and write nothing.
     pub dry_run: bool,
+    /// CI: make no card or screenshot and call nothing; if any is missing or stale, name
+    /// them all, write nothing, and exit 3.
+    pub frozen: bool,
 }
 
 /// What a build did, for the summary line and for tests.
@@ -57,8 +60,14 @@ pub struct BuildSummary {
     /// Cards whose file was already there, made from the same inputs.
     pub cards_fresh: usize,
     pub cards_failed: usize,
-    /// Card files in the output that no page refers to any more.
+    pub screenshots_made: usize,
+    pub screenshots_fresh: usize,
+    pub screenshots_failed: usize,
+    pub screenshots_skipped: usize,
+    /// Card and screenshot files in the output that no page refers to any more.
     pub leftovers: usize,
+    /// Every asset of the site and its state, as the manifest now records it.
+    pub assets: BTreeMap<String, crate::manifest::AssetRecord>,
     pub output_dir: PathBuf,
     pub elapsed: Duration,
 }
@@ -121,15 +130,17 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     let key = ApiKey::from_env(&config.snapsharp.api_key_env);
     let remote_cards = config.og.backend == OgBackend::Snapsharp && !options.offline;
     let chromium = shot_chromium::find();
+    // A frozen build calls nothing, so it needs neither a key nor a browser to plan.
+    let frozen = options.frozen;
     let shot_choice = screenshots::choose(
         config.screenshots.backend,
-        key.is_ok(),
-        options.offline,
-        chromium.is_some(),
+        key.is_ok() || frozen,
+        options.offline && !frozen,
+        chromium.is_some() || frozen,
         key.as_ref().err().map_or("", String::as_str),
     )
     .map_err(|e| anyhow!(e))?;
-    let client = if remote_cards || shot_choice == Choice::Snapsharp {
+    let client = if (remote_cards || shot_choice == Choice::Snapsharp) && !frozen {
         let key = key.map_err(|e| anyhow!(e))?;
         Some(Arc::new(
             SnapsharpClient::new(&config.snapsharp, key).map_err(|e| anyhow!(e))?,
@@ -137,10 +148,16 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     } else {
         None
     };
-    let backend = CardBackend::choose(&config, site_dir, fonts.clone(), client.clone())?;
+    let backend = if frozen && remote_cards {
+        CardBackend::plan_only("snapsharp")
+    } else {
+        CardBackend::choose(&config, site_dir, fonts.clone(), client.clone())?
+    };
     let shot_backend: Option<Box<dyn ShotBackend>> = match (shot_choice, &client, chromium) {
         (Choice::Snapsharp, Some(client), _) => Some(Box::new(SnapsharpShots(client.clone()))),
-        (Choice::Chromium, _, Some(path)) => Some(Box::new(shot_chromium::LazyChromium::new(path))),
+        (Choice::Chromium, _, Some(path)) if !frozen => {
+            Some(Box::new(shot_chromium::LazyChromium::new(path)))
+        }
         _ => None,
     };
     let content = content::load(site_dir, &content_dir, options.drafts, report);
@@ -160,6 +177,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             off: shot_choice == Choice::Off,
             options: plan_options,
             dry_run: options.dry_run,
+            frozen,
             manifest: &manifest,
             report,
         };
@@ -173,7 +191,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     };
     // Without a screenshot backend this time, earlier screenshots are neither redone
     // nor forgotten.
-    let shots_ran = shot_backend.is_some();
+    let shots_ran = shot_choice != Choice::Off;
     let cards = cards::run(
         &cards::CardStep {
             config: &config,
@@ -185,6 +203,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             options: plan_options,
             screenshots: &shots.shots,
             dry_run: options.dry_run,
+            frozen,
             manifest: &manifest,
             report,
         },
@@ -198,7 +217,21 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             return Err(e);
         }
     };
-    if options.dry_run {
+    if frozen && !(cards.stale.is_empty() && shots.stale.is_empty()) {
+        for stale in shots.stale.iter().chain(&cards.stale) {
+            let (file, what) = stale.split_once(": ").unwrap_or((stale.as_str(), ""));
+            report.problem(Problem {
+                kind: ProblemKind::Stale,
+                ..Problem::input(file, format!("{what} is not up to date"))
+            });
+        }
+        report.problem(Problem {
+            kind: ProblemKind::Stale,
+            ..Problem::input(crate::manifest::CACHE_DIR, "--frozen: nothing was made or written")
+                .with_hint("run `ogforge build` where the API key or Chromium is available, and keep .ogforge/ and the output's og/ and screenshots/ folders in the CI cache")
+        });
+    }
+    if options.dry_run || report.count(ProblemKind::Stale) > 0 {
         return Ok(BuildSummary {
             posts: content.posts.len(),
             output_dir: out,
@@ -298,6 +331,10 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         cards_rendered: cards.rendered,
         cards_fresh: cards.fresh,
         cards_failed: cards.failed,
+        screenshots_made: shots.made,
+        screenshots_fresh: shots.fresh,
+        screenshots_failed: shots.failed,
+        screenshots_skipped: shots.skipped,
         leftovers: leftovers(&out, &used_files(&cards.files, &shots.files), shots_ran).len(),
         output_dir: out.clone(),
         ..BuildSummary::default()
@@ -321,6 +358,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             || (!shots_ran && key.starts_with("screenshot:"))
     });
     manifest.pages = page_records;
+    summary.assets = manifest.assets.clone();
     if let Err(e) = manifest.save(site_dir) {
         report.problem(Problem::warning(
             Manifest::path(site_dir),
@@ -423,6 +461,15 @@ impl CardBackend {
         })
     }
 
+    /// For `--frozen` with a remote backend: fingerprints the way it would, makes nothing.
+    fn plan_only(name: &'static str) -> CardBackend {
+        CardBackend {
+            backend: Box::new(PlanOnly(name)),
+            local: false,
+            concurrency: 1,
+        }
+    }
+
     fn as_dyn(&self) -> &dyn Backend {
         self.backend.as_ref()
     }
@@ -462,6 +509,33 @@ fn meta_tags(config: &Config, page: &RenderedPage, image: Option<OgImage>) -> Me
         og_type: page.meta.og_type.to_string(),
         site_name: Some(config.site.title.clone()),
         image,
+    }
+}
+
+/// A backend that only plans: `--frozen` must not need a key to tell stale from fresh.
+struct PlanOnly(&'static str);
+
+impl Backend for PlanOnly {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+
+    fn fingerprint_inputs(
+        &self,
+        _: &crate::render::CardRequest,
+        _: &mut FingerprintBuilder,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn render(
+        &self,
+        _: &crate::render::CardRequest,
+    ) -> Result<Vec<u8>, crate::render::RenderError> {
+        Err(crate::render::RenderError {
+            kind: crate::render::FailureKind::Fatal,
+            message: "a frozen build makes no card".into(),
+        })
     }
 }
 

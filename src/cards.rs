@@ -38,6 +38,8 @@ pub struct CardOutcome {
     pub files: HashSet<String>,
     /// The asset keys of this build; the manifest forgets the others.
     pub keys: HashSet<String>,
+    /// With `--frozen`: every card that is missing or stale, described.
+    pub stale: Vec<String>,
 }
 
 /// Everything the card step needs from the build.
@@ -55,6 +57,8 @@ pub struct CardStep<'a> {
     pub screenshots: &'a HashMap<String, Vec<ShotInfo>>,
     /// Say what would be made, make nothing.
     pub dry_run: bool,
+    /// Plan only; list what is not up to date in `stale`.
+    pub frozen: bool,
     pub manifest: &'a LiveManifest,
     pub report: &'a Report,
 }
@@ -169,6 +173,25 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         }
     }
 
+    if step.frozen {
+        for card in &planned {
+            let why = match &card.decision {
+                Decision::Fresh => continue,
+                Decision::Make(reason) => reason.clone(),
+                Decision::Failed(error) => format!("failed: {error}"),
+            };
+            for post in &card.posts {
+                outcome.stale.push(format!(
+                    "{}: card {} ({why})",
+                    post.source.display(),
+                    card.file
+                ));
+            }
+        }
+        if !outcome.stale.is_empty() {
+            return Ok(outcome);
+        }
+    }
     if step.dry_run {
         for card in &planned {
             if let Decision::Make(reason) = &card.decision {

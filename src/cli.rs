@@ -74,4 +74,11 @@ pub struct BuildArgs {
     /// Print the cards (and API calls) a build would make; make and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// For CI: make no card or screenshot and call nothing; exit 3, naming them, if any
+    /// is missing or stale.
+    #[arg(long, conflicts_with_all = ["force", "dry_run"])]
+    pub frozen: bool,
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

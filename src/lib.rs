@@ -26,6 +26,7 @@ pub mod content;
 pub mod fake_snapsharp;
 pub mod fingerprint;
 pub mod fsutil;
+pub mod json;
 pub mod manifest;
 pub mod plan;
 pub mod progress;

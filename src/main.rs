@@ -19,16 +19,36 @@ fn main() -> ExitCode {
                 retry_failed: args.retry_failed,
                 offline: args.offline,
                 dry_run: args.dry_run,
+                frozen: args.frozen,
             };
-            match ogforge::build(&options, &report) {
-                Ok(summary) => {
-                    if !options.dry_run {
-                        report.info(summary.to_line(&report));
-                    }
-                    report.exit_status()
+            let result = ogforge::build(&options, &report);
+            let status = match &result {
+                Ok(_) => report.exit_status(),
+                Err(_) => ExitStatus::BadInput,
+            };
+            match &result {
+                Ok(summary) if !options.dry_run && status != ExitStatus::Stale => {
+                    report.info(summary.to_line(&report))
                 }
-                Err(e) => fatal(&e),
+                Ok(_) => {}
+                Err(e) => {
+                    fatal(e);
+                }
             }
+            if args.json {
+                let fatal = result.as_ref().err().map(|e| format!("{e:#}"));
+                let json = ogforge::json::build_report(
+                    result.as_ref().ok(),
+                    status,
+                    fatal.as_deref(),
+                    &report,
+                );
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
+            }
+            status
         }
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {

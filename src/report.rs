@@ -38,6 +38,8 @@ pub enum ProblemKind {
     Input,
     /// An asset could not be produced (a failed card or screenshot).
     Asset,
+    /// `--frozen` or `check` found something stale or broken.
+    Stale,
     /// Worth saying, not wrong.
     Warning,
 }
@@ -86,6 +88,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.kind {
             ProblemKind::Input | ProblemKind::Asset => "error",
+            ProblemKind::Stale => "stale",
             ProblemKind::Warning => "warning",
         };
         write!(f, "{label}: {}", self.file.display())?;
@@ -154,6 +157,8 @@ impl Report {
     pub fn exit_status(&self) -> ExitStatus {
         if self.count(ProblemKind::Input) > 0 {
             ExitStatus::BadInput
+        } else if self.count(ProblemKind::Stale) > 0 {
+            ExitStatus::Stale
         } else if self.count(ProblemKind::Asset) > 0 {
             ExitStatus::AssetsFailed
         } else {

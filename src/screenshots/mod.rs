@@ -56,10 +56,12 @@ impl Shot {
         body
     }
 
-    fn fingerprint(&self, backend: &str) -> Fingerprint {
+    /// Everything that decides the picture but the backend: a site is the same site
+    /// through SnapSharp or Chromium, and a build with neither (CI without a key) can
+    /// still tell a fresh screenshot from a stale one.
+    fn fingerprint(&self) -> Fingerprint {
         let mut fp = FingerprintBuilder::new();
         fp.add("renderer", RENDERER_VERSION.as_bytes())
-            .add("backend", backend.as_bytes())
             .add("url", self.url.as_bytes())
             .add("size", format!("{}x{}", self.width, self.height).as_bytes())
             .add("options", Value::Object(self.body()).to_string().as_bytes());
@@ -232,6 +234,8 @@ pub struct ShotOutcome {
     pub fresh: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// With `--frozen`: every screenshot that is missing or stale, described.
+    pub stale: Vec<String>,
     pub reasons: HashMap<PathBuf, String>,
     pub files: HashSet<String>,
     pub keys: HashSet<String>,
@@ -247,6 +251,8 @@ pub struct ShotStep<'a> {
     pub off: bool,
     pub options: PlanOptions,
     pub dry_run: bool,
+    /// Plan only; list what is not up to date in `stale`.
+    pub frozen: bool,
     pub manifest: &'a LiveManifest,
     pub report: &'a Report,
 }
@@ -283,31 +289,15 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
             ),
         }
     }
-    let Some(backend) = step.backend else {
-        let count: usize = wanted.iter().map(|(_, s)| s.len()).sum();
-        if count > 0 && !step.off {
-            let posts: Vec<String> = wanted
-                .iter()
-                .map(|(p, _)| p.source.display().to_string())
-                .collect();
-            report.problem(
-                Problem::warning(
-                    crate::config::CONFIG_FILE,
-                    format!("{count} screenshot{} skipped: no SnapSharp key and no Chromium ({})", plural(count), posts.join(", ")),
-                )
-                .with_hint("set SNAPSHARP_API_KEY, install chromium, or set `[screenshots] backend = \"off\"`"),
-            );
-            outcome.skipped = count;
-        }
+    if step.off {
         return Ok(outcome);
-    };
-
+    }
     assets::remove_temporary_files(&out.join("screenshots"));
     let existing = assets::files_in(out, "screenshots");
     let mut planned = Vec::new();
     for (post, shots) in wanted {
         for (n, shot) in shots.into_iter().enumerate() {
-            let fingerprint = shot.fingerprint(backend.name());
+            let fingerprint = shot.fingerprint();
             let file = format!(
                 "screenshots/{}.{}.png",
                 post.slug,
@@ -338,6 +328,51 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
             });
         }
     }
+
+    if step.frozen {
+        for p in planned.iter().filter(|p| !p.decision.is_fresh()) {
+            outcome.stale.push(format!(
+                "{}: screenshot of {} ({})",
+                p.post.source.display(),
+                p.shot.url,
+                reason_of(&p.decision)
+            ));
+        }
+        if !outcome.stale.is_empty() {
+            return Ok(outcome);
+        }
+    }
+    let Some(backend) = step.backend else {
+        // Nothing can take screenshots in this build: keep the fresh ones, skip the rest.
+        let skipped: Vec<&Planned<'_>> =
+            planned.iter().filter(|p| !p.decision.is_fresh()).collect();
+        if !skipped.is_empty() {
+            let mut posts: Vec<String> = skipped
+                .iter()
+                .map(|p| p.post.source.display().to_string())
+                .collect();
+            posts.dedup();
+            report.problem(
+                Problem::warning(
+                    crate::config::CONFIG_FILE,
+                    format!(
+                        "{} screenshot{} skipped: no SnapSharp key and no Chromium ({})",
+                        skipped.len(),
+                        plural(skipped.len()),
+                        posts.join(", ")
+                    ),
+                )
+                .with_hint("set SNAPSHARP_API_KEY, install chromium, or set `[screenshots] backend = \"off\"`"),
+            );
+            outcome.skipped = skipped.len();
+        }
+        for p in planned.iter().filter(|p| p.decision.is_fresh()) {
+            outcome.fresh += 1;
+            outcome.files.insert(p.file.clone());
+            record_shot(&mut outcome, config, out, p);
+        }
+        return Ok(outcome);
+    };
 
     if step.dry_run {
         for p in planned
@@ -382,26 +417,7 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
                     outcome.fresh += 1;
                 }
                 outcome.files.insert(p.file.clone());
-                let (width, height) = imagesize::size(out.join(&p.file))
-                    .map(|s| (s.width as u32, s.height as u32))
-                    .unwrap_or((p.shot.width, p.shot.height));
-                outcome
-                    .shots
-                    .entry(p.post.path.clone())
-                    .or_default()
-                    .push(ShotInfo {
-                        url: p.shot.url.clone(),
-                        src: format!("/{}", p.file),
-                        permalink: absolute(&config.site.base_url, &p.file),
-                        width,
-                        height,
-                        alt: p
-                            .shot
-                            .alt
-                            .clone()
-                            .unwrap_or_else(|| format!("Screenshot of {}", p.shot.url)),
-                        local: out.join(&p.file),
-                    });
+                record_shot(&mut outcome, config, out, p);
             }
             Outcome::Failed(message) => {
                 outcome.failed += 1;
@@ -419,6 +435,38 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
         }
     }
     Ok(outcome)
+}
+
+/// A shot that is on disk, as templates will see it.
+fn record_shot(outcome: &mut ShotOutcome, config: &Config, out: &Path, p: &Planned<'_>) {
+    let (width, height) = imagesize::size(out.join(&p.file))
+        .map(|s| (s.width as u32, s.height as u32))
+        .unwrap_or((p.shot.width, p.shot.height));
+    outcome
+        .shots
+        .entry(p.post.path.clone())
+        .or_default()
+        .push(ShotInfo {
+            url: p.shot.url.clone(),
+            src: format!("/{}", p.file),
+            permalink: absolute(&config.site.base_url, &p.file),
+            width,
+            height,
+            alt: p
+                .shot
+                .alt
+                .clone()
+                .unwrap_or_else(|| format!("Screenshot of {}", p.shot.url)),
+            local: out.join(&p.file),
+        });
+}
+
+fn reason_of(decision: &Decision) -> String {
+    match decision {
+        Decision::Fresh => "fresh".into(),
+        Decision::Make(reason) => reason.clone(),
+        Decision::Failed(error) => format!("failed: {error}"),
+    }
 }
 
 fn screenshot_line(post: &Post) -> Option<usize> {
@@ -510,8 +558,8 @@ mod tests {
         let c = parse(&json!({"url": "https://a.test", "delay": 1}), 1280, 720)
             .unwrap()
             .remove(0);
-        assert_ne!(a.fingerprint("x").hash, b.fingerprint("x").hash);
-        assert_ne!(a.fingerprint("x").hash, c.fingerprint("x").hash);
-        assert_eq!(a.fingerprint("x").hash, a.clone().fingerprint("x").hash);
+        assert_ne!(a.fingerprint().hash, b.fingerprint().hash);
+        assert_ne!(a.fingerprint().hash, c.fingerprint().hash);
+        assert_eq!(a.fingerprint().hash, a.clone().fingerprint().hash);
     }
 }

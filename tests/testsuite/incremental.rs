@@ -290,3 +290,59 @@ fn leftover_cards_are_counted_and_cleaned() {
     let err = fresh.run(&["clean"]).expect(2).stderr();
     assert!(err.contains("run `ogforge build` first"), "{err}");
 }
+
+#[test]
+fn frozen_passes_when_up_to_date_and_names_every_stale_card_otherwise() {
+    let site = built();
+    site.run(&["build", "--frozen"]).expect(0);
+    let before = mtimes(&site);
+    site.post(
+        "b.md",
+        "title: Beta edited\ndescription: Second\ntags: [y]",
+        "two",
+    );
+    site.post(
+        "c.md",
+        "title: Gamma edited\ndescription: Third\ntags: [x]",
+        "three",
+    );
+    let run = site.run(&["build", "--frozen"]).expect(3);
+    let err = run.stderr();
+    assert!(err.contains("stale: content/b.md: card og/b."), "{err}");
+    assert!(err.contains("(title changed) is not up to date"), "{err}");
+    assert!(err.contains("stale: content/c.md: card og/c."), "{err}");
+    assert!(!err.contains("content/a.md"), "{err}");
+    assert_eq!(mtimes(&site), before, "a frozen build writes nothing");
+    assert!(!site.read(".ogforge/manifest.json").contains("Beta edited"));
+}
+
+#[test]
+fn json_report_on_stdout() {
+    let site = built();
+    site.post(
+        "b.md",
+        "title: Beta two\ndescription: Second\ntags: [y]",
+        "two",
+    );
+    let run = site.run(&["build", "--json", "--quiet"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).expect("stdout is JSON");
+    assert_eq!(report["status"], 0);
+    assert_eq!(report["outcome"], "success");
+    assert_eq!(report["posts"], 3);
+    assert_eq!(report["cards"]["made"], 1);
+    assert_eq!(report["cards"]["fresh"], 2);
+    let assets = report["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 3);
+    assert!(
+        assets
+            .iter()
+            .all(|a| a["state"] == "ready" && a["kind"] == "card")
+    );
+    assert!(assets.iter().any(|a| a["source"] == "content/b.md"));
+
+    site.write("ogforge.toml", "[site]\ntitle = 1\n");
+    let run = site.run(&["build", "--json"]).expect(2);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).expect("stdout is JSON");
+    assert_eq!(report["outcome"], "bad-input");
+    assert!(report["error"].as_str().unwrap().contains("ogforge.toml"));
+}

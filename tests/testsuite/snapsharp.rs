@@ -371,3 +371,44 @@ fn a_killed_build_loses_no_finished_card() {
         "temporary files of the killed build are gone: {leftovers:?}"
     );
 }
+
+#[test]
+fn frozen_needs_no_key_and_calls_nothing() {
+    let server = FakeServer::start(FakeConfig::default());
+    let site = remote_site(&server, "");
+    posts(&site, 2);
+    build(&site, &[]).expect(0);
+    site.run(&["build", "--frozen"]).expect(0);
+    site.post("p00.md", "title: Changed\ndescription: About 0", "body");
+    let run = site.run(&["build", "--frozen"]).expect(3);
+    assert!(
+        run.stderr().contains("stale: content/p00.md: card og/p00."),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(og_requests(&server), 2, "a frozen build calls nothing");
+}
+
+#[test]
+fn json_lists_failed_assets() {
+    let server = FakeServer::start(FakeConfig::default().fault(Fault::when_body_contains(
+        "Broken",
+        FaultAction::StatusMessage(404, "gone".into()),
+    )));
+    let site = remote_site(&server, "");
+    site.post("ok.md", "title: Fine", "x")
+        .post("broken.md", "title: Broken", "y");
+    let run = build(&site, &["--json"]).expect(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(report["outcome"], "assets-failed");
+    let failed: Vec<_> = report["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["source"], "content/broken.md");
+    assert_eq!(failed[0]["error"], "HTTP 404: gone");
+    assert_eq!(failed[0]["permanent"], true);
+}
