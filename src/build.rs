@@ -192,24 +192,23 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     // Without a screenshot backend this time, earlier screenshots are neither redone
     // nor forgotten.
     let shots_ran = shot_choice != Choice::Off;
-    let cards = cards::run(
-        &cards::CardStep {
-            config: &config,
-            site_dir,
-            out: &out,
-            backend: backend.as_dyn(),
-            concurrency: backend.concurrency(),
-            fonts: backend.is_local().then_some(&*fonts),
-            options: plan_options,
-            screenshots: &shots.shots,
-            dry_run: options.dry_run,
-            frozen,
-            manifest: &manifest,
-            report,
-        },
-        &content,
-    );
-    let cards = match cards {
+    let card_step = cards::CardStep {
+        config: &config,
+        site_dir,
+        out: &out,
+        backend: backend.as_dyn(),
+        concurrency: backend.concurrency(),
+        fonts: backend.is_local().then_some(&*fonts),
+        options: plan_options,
+        screenshots: &shots.shots,
+        dry_run: options.dry_run,
+        frozen,
+        manifest: &manifest,
+        report,
+    };
+    let cards = cards::run(&card_step, &content)
+        .and_then(|cards| Ok((cards, cards::site_card(&card_step)?)));
+    let (mut cards, site_card) = match cards {
         Ok(cards) => cards,
         Err(e) => {
             // Keep what finished before the stop.
@@ -239,7 +238,16 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             ..BuildSummary::default()
         });
     }
-    let fallback = cards::fallback_image(&config, site_dir, &out, report);
+    let fallback =
+        cards::fallback_image(&config, site_dir, &out, report).or_else(|| site_card.clone());
+    if let Some(card) = &site_card {
+        let file = card
+            .url
+            .strip_prefix(&format!("{}/", config.site.base_url))
+            .unwrap_or(&card.url);
+        cards.files.insert(file.to_string());
+        cards.keys.insert("card:site".to_string());
+    }
     let (pages, problems) = site::render_all(&config, &theme, &content, &shots.shots);
     for problem in problems {
         report.problem(problem);

@@ -380,6 +380,77 @@ fn own_image(
     image_at(url, local.as_deref(), alt_text(post))
 }
 
+/// The site's own card (site title and description), for pages without one of their
+/// own when the config names no `fallback_image`: the index, sections, tags, and posts
+/// whose card failed. Made like any card: fingerprinted, drawn once.
+pub fn site_card(step: &CardStep<'_>) -> Result<Option<OgImage>> {
+    let config = step.config;
+    if config.og.fallback_image.is_some() || step.frozen || step.dry_run {
+        return Ok(None);
+    }
+    let vars = json!({
+        "site_title": config.site.title,
+        "title": config.site.title,
+        "description": config.site.description.clone().unwrap_or_default(),
+        "author": "",
+        "authors": [],
+        "date": null,
+        "date_iso": null,
+        "tags": [],
+        "tag": null,
+        "extra": config.site.extra,
+    });
+    let request = CardRequest {
+        template: config.og.template.clone(),
+        variables: vars.as_object().cloned().unwrap_or_default(),
+        width: config.og.width,
+        height: config.og.height,
+        format: config.og.format,
+    };
+    let fingerprint = card_fingerprint(step.backend, &request).map_err(|e| anyhow!(e))?;
+    let file = card_file("site", &fingerprint.hash, request.format);
+    let key = "card:site".to_string();
+    let record = step.manifest.with(|m| m.assets.get(&key).cloned());
+    let exists = step.out.join(&file).is_file();
+    let job = Job {
+        decision: plan::decide(&fingerprint, record.as_ref(), exists, step.options),
+        file,
+        fingerprint,
+        owners: vec![(key, crate::config::CONFIG_FILE.to_string())],
+    };
+    let executor = Executor {
+        what: "cards",
+        out: step.out,
+        concurrency: 1,
+        manifest: step.manifest,
+        report: step.report,
+    };
+    let outcome = executor
+        .execute(std::slice::from_ref(&job), &|_| {
+            step.backend.render(&request)
+        })
+        .map_err(|message| anyhow!(message))?;
+    Ok(match &outcome[0] {
+        Outcome::Made | Outcome::Fresh => Some(OgImage {
+            url: absolute(&config.site.base_url, &job.file),
+            width: Some(config.og.width),
+            height: Some(config.og.height),
+            mime_type: Some(config.og.format.mime_type().to_string()),
+            alt: config.site.title.clone(),
+        }),
+        Outcome::Failed(message) => {
+            step.report.problem(Problem {
+                kind: ProblemKind::Asset,
+                ..Problem::input(
+                    crate::config::CONFIG_FILE,
+                    format!("the site's own card could not be made: {message}"),
+                )
+            });
+            None
+        }
+    })
+}
+
 /// The site-wide `[og] fallback_image`, for pages with no card of their own.
 pub fn fallback_image(
     config: &Config,

@@ -45,6 +45,50 @@ pub enum Command {
     Build(BuildArgs),
     /// Remove card files that no page uses any more.
     Clean(SiteArg),
+    /// Add cards and meta tags to the HTML another generator wrote (Hugo, Zola, ...).
+    Inject(InjectArgs),
+    /// Lint the Open Graph tags of every page under DIR; exit 3 on any error.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The built site (public, _site, ...).
+    pub dir: PathBuf,
+    /// The site's address, to find the files og:image points to (default: read from the
+    /// pages' og:url).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Print the findings as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// The generator's output folder (public, _site, book, ...).
+    pub dir: PathBuf,
+    /// The site's address; og:url and og:image are absolute under it.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// An ogforge.toml to use (default: the one in the current folder, if any).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Replace a page's own absolute og:image with a card.
+    #[arg(long)]
+    pub replace: bool,
+    /// Markdown sources to take titles and front-matter overrides from, by permalink.
+    #[arg(long)]
+    pub content: Option<PathBuf>,
+    /// Redo every card.
+    #[arg(long)]
+    pub force: bool,
+    /// Ask again for cards that failed permanently.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Draw cards locally whatever og.backend says.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

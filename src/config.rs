@@ -264,6 +264,13 @@ impl Config {
             .with_context(|| format!("invalid configuration in {}", shown.display()))
     }
 
+    /// Reads and checks a configuration file at any path (`ogforge inject --config`).
+    pub fn load_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("could not read {}: {e}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+    }
+
     /// Parses and checks configuration text; errors name the key at fault.
     pub fn parse(text: &str) -> Result<Config> {
         let mut config: Config = toml::from_str(text.trim_start_matches('\u{feff}'))?;

@@ -20,6 +20,7 @@
 pub mod assets;
 pub mod build;
 pub mod cards;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -29,6 +30,7 @@ pub mod fsutil;
 pub mod json;
 pub mod manifest;
 pub mod plan;
+pub mod plugin;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -50,6 +50,64 @@ fn main() -> ExitCode {
             }
             status
         }
+        Command::Inject(args) => {
+            let options = ogforge::plugin::InjectOptions {
+                dir: args.dir,
+                base_url: args.base_url,
+                config: args.config,
+                replace: args.replace,
+                content: args.content,
+                force: args.force,
+                retry_failed: args.retry_failed,
+                offline: args.offline,
+            };
+            match ogforge::plugin::inject(&options, &report) {
+                Ok(s) => {
+                    report.info(format!(
+                        "injected tags into {} of {} pages; {} cards drawn, {} up to date{}",
+                        s.pages_changed,
+                        s.pages,
+                        s.cards_made,
+                        s.cards_fresh,
+                        if s.cards_failed > 0 {
+                            format!(", {} failed", s.cards_failed)
+                        } else {
+                            String::new()
+                        }
+                    ));
+                    report.exit_status()
+                }
+                Err(e) => fatal(&e),
+            }
+        }
+        Command::Check(args) => {
+            match ogforge::check::check_dir(&args.dir, args.base_url.as_deref()) {
+                Ok(found) => {
+                    if args.json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&found).unwrap_or_default()
+                        );
+                    } else {
+                        for finding in &found.findings {
+                            eprintln!("{finding}");
+                        }
+                        report.info(format!(
+                            "checked {} pages: {} errors, {} warnings",
+                            found.pages,
+                            found.errors(),
+                            found.warnings()
+                        ));
+                    }
+                    if found.errors() > 0 {
+                        ExitStatus::Stale
+                    } else {
+                        ExitStatus::Success
+                    }
+                }
+                Err(e) => fatal(&e),
+            }
+        }
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {
                 report.info(format!(

@@ -182,6 +182,146 @@ pub fn existing_meta(html: &[u8]) -> Vec<(String, String)> {
     found.into_inner()
 }
 
+/// What a page says about itself, read from its HTML (for `ogforge inject`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageFacts {
+    /// The text of `<title>`, whitespace folded.
+    pub title: Option<String>,
+    /// The text of the first `<h1>`, whitespace folded.
+    pub h1: Option<String>,
+    /// `<html lang>`.
+    pub lang: Option<String>,
+    /// `<link rel="canonical" href>`.
+    pub canonical: Option<String>,
+    /// Every meta tag, as [`existing_meta`] lists them, character references decoded.
+    pub meta: Vec<(String, String)>,
+}
+
+impl PageFacts {
+    /// The first meta tag of this property or name.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads title, language, canonical URL and meta tags of a page; never fails (a page
+/// lol_html cannot read gives what was read up to there).
+pub fn page_facts(html: &[u8]) -> PageFacts {
+    let facts = RefCell::new(PageFacts::default());
+    let title = RefCell::new(None::<String>);
+    // The first h1's text; `Some(true)` once it has ended.
+    let h1 = RefCell::new((None::<String>, false));
+    let settings = Settings::new()
+        .with_strict(false)
+        .append_element_content_handler(element!("html", |el| {
+            facts.borrow_mut().lang = el.get_attribute("lang").map(|l| decode_entities(&l));
+            Ok(())
+        }))
+        .append_element_content_handler(element!("link[rel]", |el| {
+            let rel = el
+                .get_attribute("rel")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if rel.split_whitespace().any(|r| r == "canonical") {
+                let mut f = facts.borrow_mut();
+                if f.canonical.is_none() {
+                    f.canonical = el.get_attribute("href").map(|h| decode_entities(&h));
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta", |el| {
+            let key = meta_key(el.get_attribute("property"), el.get_attribute("name"));
+            if let (Some(key), Some(content)) = (key, el.get_attribute("content")) {
+                facts
+                    .borrow_mut()
+                    .meta
+                    .push((key, decode_entities(&content)));
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(lol_html::text!("h1", |t| {
+            let mut h1 = h1.borrow_mut();
+            if !h1.1 {
+                h1.0.get_or_insert_with(String::new).push_str(t.as_str());
+                if t.last_in_text_node() {
+                    h1.1 = true;
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(lol_html::text!("title", |t| {
+            let mut title = title.borrow_mut();
+            title.get_or_insert_with(String::new).push_str(t.as_str());
+            Ok(())
+        }));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    let _ = rewriter.write(html).and_then(|()| rewriter.end());
+    let mut facts = facts.into_inner();
+    let fold = |t: String| {
+        Some(
+            decode_entities(&t)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .filter(|t| !t.is_empty())
+    };
+    facts.title = title.into_inner().and_then(fold);
+    facts.h1 = h1.into_inner().0.and_then(fold);
+    facts
+}
+
+/// Decodes the character references an attribute or title may hold: the five named
+/// ones XML knows, `&nbsp;`, and numeric ones. Anything else is left as written.
+pub fn decode_entities(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|&e| e <= 12);
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => {
+                    let num = name.strip_prefix('#')?;
+                    let code = match num.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(code)
+                }
+            }
+            .map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The key a meta tag is known by: its `property`, else its `name`, lower-cased.
 fn meta_key(property: Option<String>, name: Option<String>) -> Option<String> {
     property.or(name).map(|key| key.to_ascii_lowercase())
@@ -240,6 +380,25 @@ fn render_block(tags: &MetaTags) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod facts_tests {
+    use super::*;
+
+    #[test]
+    fn facts_are_read_and_decoded() {
+        let html = b"<!DOCTYPE html><HTML lang=\"fr\"><head><TITLE> Fish &amp; <Chips>\n</TITLE><link rel=\"alternate canonical\" href=\"https://e.test/a?x=1&amp;y=2\"><meta name=\"description\" content=\"It&#39;s &#x263A;\"></head><body><script>var t = '<title>no</title>';</script></body></HTML>";
+        let f = page_facts(html);
+        assert_eq!(f.title.as_deref(), Some("Fish & <Chips>"));
+        assert_eq!(f.lang.as_deref(), Some("fr"));
+        assert_eq!(f.canonical.as_deref(), Some("https://e.test/a?x=1&y=2"));
+        assert_eq!(f.meta("description"), Some("It's \u{263A}"));
+        assert_eq!(
+            decode_entities("a &unknown; & b &#0;"),
+            "a &unknown; & b \u{0}"
+        );
+    }
 }
 
 #[cfg(test)]

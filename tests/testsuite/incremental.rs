@@ -278,9 +278,10 @@ fn leftover_cards_are_counted_and_cleaned() {
         "{}",
         run.stderr()
     );
+    // Three posts' cards and the site's own.
     assert_eq!(
         std::fs::read_dir(site.path("public/og")).unwrap().count(),
-        3
+        4
     );
     let run = site.build().expect(0);
     assert!(!run.stderr().contains("no page uses"), "{}", run.stderr());
@@ -332,7 +333,8 @@ fn json_report_on_stdout() {
     assert_eq!(report["cards"]["made"], 1);
     assert_eq!(report["cards"]["fresh"], 2);
     let assets = report["assets"].as_array().unwrap();
-    assert_eq!(assets.len(), 3);
+    assert_eq!(assets.len(), 4, "three posts' cards and the site's own");
+    assert!(assets.iter().any(|a| a["key"] == "card:site"));
     assert!(
         assets
             .iter()

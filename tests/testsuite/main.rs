@@ -2,7 +2,9 @@
 
 mod build;
 mod cards;
+mod check;
 mod incremental;
+mod inject;
 mod og;
 mod screenshots;
 mod snapsharp;

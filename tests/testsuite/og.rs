@@ -95,11 +95,20 @@ fn every_post_of_the_example_site_has_every_tag_and_its_card() {
         site.read("public/posts/rust-error-handling/index.html")
             .contains("content=\"Error handling in Rust: &lt;Result&gt;, &amp; the ? operator\"")
     );
-    // List pages have no card and say so.
-    let index = tags(&site, "public/index.html");
-    assert_eq!(index["twitter:card"], "summary");
-    assert!(!index.contains_key("og:image"));
-    assert_eq!(index["og:type"], "website");
+    // List pages show the site's own card.
+    for page in [
+        "public/index.html",
+        "public/posts/index.html",
+        "public/tags/travel/index.html",
+    ] {
+        let t = tags(&site, page);
+        assert!(
+            t["og:image"].starts_with("https://fieldnotes.example.com/og/site."),
+            "{page}: {t:?}"
+        );
+        assert_eq!(t["twitter:card"], "summary_large_image");
+        assert_eq!(t["og:type"], "website");
+    }
 }
 
 #[test]
@@ -114,9 +123,10 @@ fn identical_cards_are_drawn_once_and_a_rebuild_draws_none() {
     let a = tags(&site, "public/a/index.html");
     let b = tags(&site, "public/b/index.html");
     assert_eq!(a["og:image"], b["og:image"], "one file serves both");
+    // The shared card and the site's own (for the index).
     assert_eq!(
         std::fs::read_dir(site.path("public/og")).unwrap().count(),
-        2
+        3
     );
     let run = site.build().expect(0);
     assert!(

@@ -16,7 +16,9 @@ fn remote_site(server: &FakeServer, extra: &str) -> Site {
     site.write(
         "ogforge.toml",
         format!(
-            "{CONFIG}[og]\nbackend = \"snapsharp\"\n[snapsharp]\nbase_url = \"{}\"\nrate_limit = \"1000/s\"\nmax_attempts = 4\ntimeout_secs = 5\n{extra}",
+            // A fallback picture of its own, so that the site's own card asks nothing
+            // and every request counted here is a post's.
+            "{CONFIG}[og]\nbackend = \"snapsharp\"\nfallback_image = \"https://cdn.test/site.png\"\n[snapsharp]\nbase_url = \"{}\"\nrate_limit = \"1000/s\"\nmax_attempts = 4\ntimeout_secs = 5\n{extra}",
             server.base_url()
         ),
     );
@@ -110,7 +112,7 @@ fn the_rate_limit_is_never_exceeded() {
     site.write(
         "ogforge.toml",
         format!(
-            "{CONFIG}[og]\nbackend = \"snapsharp\"\n[snapsharp]\nbase_url = \"{}\"\nrate_limit = \"5/s\"\nconcurrency = 4\n",
+            "{CONFIG}[og]\nbackend = \"snapsharp\"\nfallback_image = \"https://cdn.test/site.png\"\n[snapsharp]\nbase_url = \"{}\"\nrate_limit = \"5/s\"\nconcurrency = 4\n",
             server.base_url()
         ),
     );
@@ -193,10 +195,9 @@ fn a_404_fails_that_card_only_and_is_not_asked_again() {
     assert_eq!(og_requests(&server), 2, "a 404 is not retried");
     let broken = site.read("public/broken/index.html");
     assert!(
-        !broken.contains("og:image\""),
-        "no og:image on a failed card"
+        broken.contains("og:image\" content=\"https://cdn.test/site.png\""),
+        "a failed card's page gets the fallback picture: {broken}"
     );
-    assert!(broken.contains("twitter:card\" content=\"summary\""));
     assert!(site.read("public/good/index.html").contains("og:image\""));
 
     let run = build(&site, &[]).expect(1);

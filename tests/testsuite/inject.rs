@@ -1,0 +1,197 @@
+//! `ogforge inject` on pages other generators wrote: the right head, every other byte
+//! kept, idempotent; and one real generator (Hugo) end to end.
+
+use ogforge::site::inject::existing_meta;
+
+use crate::support::{Site, copy_dir, repo_path};
+
+const PAGES: &[(&str, &str)] = &[
+    // No </head>, no </body>: legal HTML.
+    (
+        "a/index.html",
+        "<!doctype html><html lang=\"en\"><head><title>Page A</title><meta name=\"description\" content=\"About A\"><body><p>Body of A</p>",
+    ),
+    // Upper-case tags and a stale tag of ours.
+    (
+        "b/index.html",
+        "<!DOCTYPE html>\n<HTML>\n<HEAD>\n<TITLE>Page B</TITLE>\n<META PROPERTY=\"OG:TITLE\" CONTENT=\"stale\">\n</HEAD>\n<BODY><P>Body of B</P></BODY>\n</HTML>\n",
+    ),
+    // A script that writes "<head>" must not be taken for the head.
+    (
+        "c/index.html",
+        "<html><head><script>document.write(\"<head></head>\");</script><title>Page C</title></head><body><h1>C</h1></body></html>",
+    ),
+    // A relative og:image of the author's: made absolute, kept.
+    (
+        "d/index.html",
+        "<html><head><title>Page D</title><meta property=\"og:image\" content=\"img/cover.png\"></head><body>D</body></html>",
+    ),
+    // An absolute og:image of the author's: kept unless --replace.
+    (
+        "e.html",
+        "<html><head><title>Page E</title><meta property=\"og:image\" content=\"https://cdn.example/e.png\"></head><body>E</body></html>",
+    ),
+];
+
+fn pages_site() -> Site {
+    let site = Site::empty();
+    for (rel, html) in PAGES {
+        site.write(&format!("out/{rel}"), html);
+    }
+    site.write("out/style.css", "body { color: red }");
+    site
+}
+
+fn meta(site: &Site, rel: &str) -> Vec<(String, String)> {
+    existing_meta(site.read(&format!("out/{rel}")).as_bytes())
+}
+
+fn get<'a>(tags: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    tags.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+#[test]
+fn the_right_head_every_other_byte_kept_and_idempotent() {
+    let site = pages_site();
+    let run = site
+        .run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0);
+    assert!(
+        run.stderr().contains("injected tags into 5 of 5 pages"),
+        "{}",
+        run.stderr()
+    );
+
+    let a = site.read("out/a/index.html");
+    assert!(a.starts_with("<!doctype html><html lang=\"en\"><head><title>Page A</title><meta name=\"description\" content=\"About A\">"), "{a}");
+    assert!(
+        a.find("og:title").unwrap() < a.find("<body>").unwrap(),
+        "tags go before <body>: {a}"
+    );
+    assert!(a.ends_with("<body><p>Body of A</p>"));
+    let t = meta(&site, "a/index.html");
+    assert_eq!(get(&t, "og:title"), ["Page A"]);
+    assert_eq!(get(&t, "og:description"), ["About A"]);
+    assert_eq!(get(&t, "og:url"), ["https://e.test/a/"]);
+    let image = get(&t, "og:image")[0];
+    assert!(
+        image.starts_with("https://e.test/og/a.") && image.ends_with(".png"),
+        "{image}"
+    );
+    assert!(site.exists(&format!(
+        "out/{}",
+        image.trim_start_matches("https://e.test/")
+    )));
+
+    let b = site.read("out/b/index.html");
+    assert_eq!(
+        get(&meta(&site, "b/index.html"), "og:title"),
+        ["Page B"],
+        "the stale tag is replaced: {b}"
+    );
+    assert!(!b.contains("stale"));
+    assert!(b.starts_with("<!DOCTYPE html>\n<HTML>\n<HEAD>\n<TITLE>Page B</TITLE>\n"));
+    assert!(b.ends_with("</HEAD>\n<BODY><P>Body of B</P></BODY>\n</HTML>\n"));
+
+    let c = site.read("out/c/index.html");
+    assert!(
+        c.contains("<script>document.write(\"<head></head>\");</script><title>Page C</title>"),
+        "{c}"
+    );
+    assert!(
+        c.find("og:title").unwrap() > c.find("<title>").unwrap(),
+        "not inside the script: {c}"
+    );
+
+    let d = meta(&site, "d/index.html");
+    assert_eq!(get(&d, "og:image"), ["https://e.test/d/img/cover.png"]);
+    let e = meta(&site, "e.html");
+    assert_eq!(get(&e, "og:image"), ["https://cdn.example/e.png"]);
+    assert_eq!(get(&e, "twitter:image"), ["https://cdn.example/e.png"]);
+    assert_eq!(site.read("out/style.css"), "body { color: red }");
+
+    // Again: nothing changes.
+    let before: Vec<String> = PAGES
+        .iter()
+        .map(|(rel, _)| site.read(&format!("out/{rel}")))
+        .collect();
+    let run = site
+        .run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0);
+    assert!(
+        run.stderr()
+            .contains("injected tags into 0 of 5 pages; 0 cards drawn"),
+        "{}",
+        run.stderr()
+    );
+    let after: Vec<String> = PAGES
+        .iter()
+        .map(|(rel, _)| site.read(&format!("out/{rel}")))
+        .collect();
+    assert_eq!(before, after);
+
+    // --replace draws a card for the author's absolute og:image too.
+    site.run(&["inject", "out", "--base-url", "https://e.test", "--replace"])
+        .expect(0);
+    let e = meta(&site, "e.html");
+    assert!(
+        get(&e, "og:image")[0].starts_with("https://e.test/og/e."),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn inject_needs_a_base_url() {
+    let site = pages_site();
+    let err = site.run(&["inject", "out"]).expect(2).stderr();
+    assert!(err.contains("--base-url"), "{err}");
+}
+
+/// Hugo builds a small site; inject adds cards and tags; check passes it.
+#[test]
+fn hugo_end_to_end() {
+    assert!(
+        std::process::Command::new("hugo")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "this test needs Hugo: apt-get install hugo (.ci/run installs it)"
+    );
+    let site = Site::empty();
+    copy_dir(&repo_path("tests/fixtures/hugo-site"), &site.root());
+    site.write("static/cover.png", tiny_png());
+    let hugo = std::process::Command::new("hugo")
+        .arg("--quiet")
+        .current_dir(site.root())
+        .output()
+        .unwrap();
+    assert!(
+        hugo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&hugo.stderr)
+    );
+    site.run(&["inject", "public", "--base-url", "https://hugo.example.com"])
+        .expect(0);
+    let t = existing_meta(site.read("public/posts/hello/index.html").as_bytes());
+    assert_eq!(
+        get(&t, "og:title"),
+        ["Hello from Hugo & friends".replace('&', "&amp;").as_str()]
+    );
+    assert_eq!(get(&t, "og:url"), ["https://hugo.example.com/posts/hello/"]);
+    assert!(get(&t, "og:image")[0].starts_with("https://hugo.example.com/og/posts-hello."));
+    let run = site.run(&["check", "public", "--base-url", "https://hugo.example.com"]);
+    run.expect(0);
+}
+
+fn tiny_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, 1200, 630);
+    enc.set_color(png::ColorType::Rgb);
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(&vec![90u8; 1200 * 630 * 3]).unwrap();
+    w.finish().unwrap();
+    out
+}
