@@ -195,3 +195,30 @@ fn tiny_png() -> Vec<u8> {
     w.finish().unwrap();
     out
 }
+
+#[test]
+fn content_sources_give_titles_and_overrides() {
+    let site = pages_site();
+    site.write("content/a.md", "---\ntitle: A from Markdown\ndescription: Described in front matter\nog:\n  alt: Alt from front matter\n---\nbody");
+    site.write(
+        "content/b.md",
+        "---\ntitle: B from Markdown\nog:\n  image: https://cdn.example/b.png\n---\nbody",
+    );
+    site.run(&[
+        "inject",
+        "out",
+        "--base-url",
+        "https://e.test",
+        "--content",
+        "content",
+    ])
+    .expect(0);
+    let a = meta(&site, "a/index.html");
+    assert_eq!(get(&a, "og:title"), ["A from Markdown"]);
+    assert_eq!(get(&a, "og:description"), ["Described in front matter"]);
+    assert_eq!(get(&a, "og:image:alt"), ["Alt from front matter"]);
+    let b = meta(&site, "b/index.html");
+    assert_eq!(get(&b, "og:image"), ["https://cdn.example/b.png"]);
+    // Pages without a source keep what the HTML says.
+    assert_eq!(get(&meta(&site, "c/index.html"), "og:title"), ["Page C"]);
+}
