@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_if_changed;
 use crate::report::{Problem, Report};
 
 pub const CACHE_DIR: &str = ".ogforge";
@@ -115,9 +115,11 @@ impl Manifest {
         }
     }
 
+    /// Saves atomically, and not at all when nothing changed (a no-op build writes no
+    /// file, the cache included).
     pub fn save(&self, site_dir: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        write_atomic(&Manifest::path(site_dir), &json)
+        write_if_changed(&Manifest::path(site_dir), &json).map(|_| ())
     }
 }
 

@@ -69,6 +69,16 @@ fn a_build_with_nothing_changed_does_nothing() {
     );
     assert!(run.stderr().contains("0 files written"), "{}", run.stderr());
     assert_eq!(mtimes(&site), before);
+    let manifest = std::fs::metadata(site.path(".ogforge/manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    site.run(&["build"]).expect(0);
+    let again = std::fs::metadata(site.path(".ogforge/manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(manifest, again, "the cache is not rewritten either");
 }
 
 #[test]
