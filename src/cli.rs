@@ -49,6 +49,17 @@ pub enum Command {
     Inject(InjectArgs),
     /// Lint the Open Graph tags of every page under DIR; exit 3 on any error.
     Check(CheckArgs),
+    /// Make a new blog in SITE (a new or empty folder) that builds at once.
+    New(NewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The folder to make.
+    pub site: PathBuf,
+    /// Copy the built-in templates and stylesheet out, to change them.
+    #[arg(long)]
+    pub templates: bool,
 }
 
 #[derive(Debug, Args)]

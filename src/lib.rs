@@ -34,6 +34,7 @@ pub mod plugin;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod scaffold;
 pub mod screenshots;
 pub mod site;
 pub mod url;

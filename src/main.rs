@@ -108,6 +108,20 @@ fn main() -> ExitCode {
                 Err(e) => fatal(&e),
             }
         }
+        Command::New(args) => match ogforge::scaffold::new_site(&args.site, args.templates) {
+            Ok(files) => {
+                for file in &files {
+                    report.verbose(format!("wrote {}", file.display()));
+                }
+                report.info(format!(
+                    "made a new blog in {site} ({} files); next: ogforge build {site}, and set base_url in {site}/ogforge.toml",
+                    files.len(),
+                    site = args.site.display()
+                ));
+                ExitStatus::Success
+            }
+            Err(e) => fatal(&e),
+        },
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {
                 report.info(format!(

@@ -5,6 +5,7 @@ mod cards;
 mod check;
 mod incremental;
 mod inject;
+mod new;
 mod og;
 mod screenshots;
 mod snapsharp;
