@@ -351,19 +351,12 @@ pub fn is_template_name(name: &str) -> bool {
 }
 
 fn check_http_url(key: &str, url: &str) -> Result<()> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => bail!(
+    if !crate::url::is_http_url(url) {
+        bail!(
             "`{key}` is `{url}`; it must be an absolute http(s) URL such as \"https://blog.example.com\""
-        ),
+        );
     }
+    Ok(())
 }
 
 /// `path` must stay inside the site folder; `example` shows the user a good value.

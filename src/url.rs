@@ -48,6 +48,20 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `url` is an absolute http or https URL with a host (scheme in any case, no
+/// whitespace).
+pub fn is_http_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace)
+}
+
 /// Percent-encodes a URL path, keeping `/` and the characters that need no escaping.
 pub fn encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
@@ -113,6 +127,28 @@ mod tests {
         }
         for good in ["hello-world", "café", "2024-recap", "v1.2"] {
             assert!(check_slug(good).is_ok(), "{good:?} should be accepted");
+        }
+    }
+
+    #[test]
+    fn http_urls() {
+        for good in [
+            "https://a.test",
+            "HTTP://A.test/x",
+            "http://127.0.0.1:8080/",
+        ] {
+            assert!(is_http_url(good), "{good}");
+        }
+        for bad in [
+            "https://",
+            "http:///x",
+            "ftp://a",
+            "file:///etc/passwd",
+            "https://a b",
+            "a.test",
+            "",
+        ] {
+            assert!(!is_http_url(bad), "{bad}");
         }
     }
 

@@ -121,19 +121,12 @@ pub fn parse(value: &Value, default_width: u32, default_height: u32) -> Result<V
 }
 
 fn check_url(url: &str) -> Result<(), String> {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    match rest {
-        Some(host)
-            if !host.is_empty() && !host.starts_with('/') && !url.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
+    if crate::url::is_http_url(url) {
+        Ok(())
+    } else {
+        Err(format!(
             "the screenshot URL `{url}` is not an http or https URL"
-        )),
+        ))
     }
 }
 
