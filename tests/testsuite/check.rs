@@ -101,3 +101,30 @@ fn each_damage_is_found_on_its_page() {
     assert_eq!(json["findings"][3]["code"], "missing-og-image");
     assert_eq!(json["findings"][3]["severity"], "error");
 }
+
+#[test]
+fn the_command_exits_3_naming_each_broken_page() {
+    let site = built_example();
+    site.run(&["check", "public"]).expect(0);
+    let page = "public/posts/hello-world/index.html";
+    let html = site.read(page);
+    let at = html.find("<meta property=\"og:image\" ").unwrap();
+    let end = at + html[at..].find('>').unwrap() + 1;
+    site.write(page, format!("{}{}", &html[..at], &html[end..]));
+    let run = site.run(&["check", "public"]).expect(3);
+    assert!(
+        run.stderr()
+            .contains("error: public/posts/hello-world/index.html: "),
+        "{}",
+        run.stderr()
+    );
+    let run = site.run(&["check", "public", "--json"]).expect(3);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"missing-og-image"), "{codes:?}");
+}
