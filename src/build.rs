@@ -163,6 +163,9 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     let content = content::load(site_dir, &content_dir, options.drafts, report);
     let out = config.output_dir(site_dir);
     let out = out.strip_prefix(".").map(Path::to_path_buf).unwrap_or(out);
+    // Two builds of one site at once would fight over the manifest and the files:
+    // the second waits for the first.
+    let _lock = crate::manifest::SiteLock::acquire(site_dir, report)?;
     let manifest = LiveManifest::new(site_dir, Manifest::load(site_dir, report));
     let plan_options = PlanOptions {
         force: options.force,

@@ -123,6 +123,43 @@ impl Manifest {
     }
 }
 
+/// The lock that keeps two builds of one site from running at once: held from before the
+/// manifest is read until the process lets go of it (the OS releases it when a build is
+/// killed, so a stale lock cannot block anyone).
+pub struct SiteLock(#[allow(dead_code)] std::fs::File);
+
+impl SiteLock {
+    /// Takes the site's lock, waiting (and saying so) while another build holds it.
+    pub fn acquire(site_dir: &Path, report: &Report) -> anyhow::Result<SiteLock> {
+        use anyhow::Context;
+        let dir = site_dir.join(CACHE_DIR);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not create {}", dir.display()))?;
+        let path = dir.join("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("could not open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                report.info(format!(
+                    "waiting for another ogforge run on this site to finish ({} is locked)",
+                    Path::new(CACHE_DIR).join("lock").display()
+                ));
+                file.lock()
+                    .with_context(|| format!("could not lock {}", path.display()))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("could not lock {}", path.display()));
+            }
+        }
+        Ok(SiteLock(file))
+    }
+}
+
 /// The manifest of a running build: updated from worker threads, saved as it goes.
 pub struct LiveManifest {
     site_dir: PathBuf,

@@ -116,6 +116,7 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
     };
 
     // Plan the cards: one job per distinct card, shared by pages that would show the same.
+    let _lock = crate::manifest::SiteLock::acquire(&site_dir, report)?;
     let manifest = LiveManifest::new(&site_dir, Manifest::load(&site_dir, report));
     let plan_options = PlanOptions {
         force: options.force,

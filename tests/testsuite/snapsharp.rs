@@ -413,3 +413,38 @@ fn json_lists_failed_assets() {
     assert_eq!(failed[0]["error"], "HTTP 404: gone");
     assert_eq!(failed[0]["permanent"], true);
 }
+
+#[test]
+fn a_second_build_at_once_waits_for_the_first() {
+    let server = FakeServer::start(FakeConfig::default().latency(Duration::from_millis(200)));
+    let site = remote_site(&server, "concurrency = 1\n");
+    posts(&site, 4);
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ogforge"))
+            .arg("build")
+            .current_dir(site.root())
+            .env("SNAPSHARP_API_KEY", KEY)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = spawn();
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    assert!(first.status.success() && second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("waiting for another ogforge run on this site to finish"),
+        "{said}"
+    );
+    assert!(
+        said.contains("0 cards drawn, 4 up to date"),
+        "the second found the first's work: {said}"
+    );
+    assert_eq!(og_requests(&server), 4, "no card asked twice");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&site.read(".ogforge/manifest.json")).unwrap();
+    assert_eq!(manifest["assets"].as_object().unwrap().len(), 4);
+}
