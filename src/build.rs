@@ -251,15 +251,86 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         cards.files.insert(file.to_string());
         cards.keys.insert("card:site".to_string());
     }
-    let (pages, problems) = site::render_all(&config, &theme, &content, &shots.shots);
+    // What each post page is made of: a page whose inputs are what the manifest recorded,
+    // and whose file is there, is fresh and not rendered again.
+    let theme_digest = theme_digest(&theme);
+    let config_text = std::fs::read(site_dir.join(crate::config::CONFIG_FILE)).unwrap_or_default();
+    // A post page shows its tags with their post counts.
+    let mut tag_counts: HashMap<String, usize> = HashMap::new();
+    for post in &content.posts {
+        for tag in &post.front.tags {
+            *tag_counts
+                .entry(crate::site::pages::tag_slug(tag))
+                .or_default() += 1;
+        }
+    }
+    let page_fingerprint = |path: &str, source: Option<&Post>| {
+        let image = cards.images.get(path).or(fallback.as_ref());
+        let mut fp = FingerprintBuilder::new();
+        fp.add("renderer", RENDERER_VERSION.as_bytes())
+            .add_hash("theme", theme_digest)
+            .add("config", &config_text)
+            .add("card", format!("{image:?}").as_bytes());
+        if let Some(post) = source {
+            let counts: Vec<usize> = post
+                .front
+                .tags
+                .iter()
+                .map(|t| {
+                    tag_counts
+                        .get(&crate::site::pages::tag_slug(t))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect();
+            fp.add("source", post.source_text.as_bytes())
+                .add(
+                    "screenshots",
+                    format!("{:?}", shots.shots.get(path)).as_bytes(),
+                )
+                .add("tag_counts", format!("{counts:?}").as_bytes());
+        }
+        fp.finish()
+    };
+    let mut page_records = BTreeMap::new();
+    let mut fresh_posts = HashSet::new();
+    for post in &content.posts {
+        let output = format!("{}index.html", post.path.trim_start_matches('/'));
+        let fp = page_fingerprint(&post.path, Some(post));
+        let old = manifest.with(|m| m.pages.get(&output).cloned());
+        let page_reason = match &old {
+            None => Some("new".to_string()),
+            Some(old) if old.fingerprint != fp.hex() => {
+                Some(fp.changes_since(&old.parts).join(", "))
+            }
+            Some(_) if !out.join(&output).is_file() => Some("page file missing".to_string()),
+            Some(_) if options.force => Some("--force".to_string()),
+            Some(_) => None,
+        };
+        if page_reason.is_none() {
+            fresh_posts.insert(post.path.clone());
+        }
+        let asset_reason = cards
+            .reasons
+            .get(&post.source)
+            .or(shots.reasons.get(&post.source));
+        match asset_reason.cloned().or(page_reason) {
+            Some(reason) => report.verbose(format!("dirty {}: {reason}", post.source.display())),
+            None => report.verbose(format!("fresh {}", post.source.display())),
+        }
+        page_records.insert(
+            output,
+            PageRecord {
+                fingerprint: fp.hex(),
+                parts: fp.parts.clone(),
+            },
+        );
+    }
+    let (pages, problems) = site::render_all(&config, &theme, &content, &shots.shots, &fresh_posts);
     for problem in problems {
         report.problem(problem);
     }
 
-    // What each post page is made of, to tell fresh from dirty and why.
-    let theme_digest = theme_digest(&theme);
-    let config_text = std::fs::read(site_dir.join(crate::config::CONFIG_FILE)).unwrap_or_default();
-    let mut page_records = BTreeMap::new();
     let mut files: Vec<Output> = Vec::new();
     for (name, bytes) in BUILT_IN_STATIC {
         files.push(Output::bytes(name, bytes.to_vec()));
@@ -272,41 +343,16 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             .get(page.meta.path.as_str())
             .or(fallback.as_ref());
         let tags = meta_tags(&config, page, image.cloned());
-        let mut fp = FingerprintBuilder::new();
-        fp.add("renderer", RENDERER_VERSION.as_bytes())
-            .add_hash("theme", theme_digest)
-            .add("config", &config_text)
-            .add("card", format!("{image:?}").as_bytes());
-        if let Some(post) = by_path.get(page.meta.path.as_str()) {
-            fp.add("source", post.source_text.as_bytes());
+        if !by_path.contains_key(page.meta.path.as_str()) {
+            let fp = page_fingerprint(&page.meta.path, None);
+            page_records.insert(
+                page.output.clone(),
+                PageRecord {
+                    fingerprint: fp.hex(),
+                    parts: fp.parts.clone(),
+                },
+            );
         }
-        let fp = fp.finish();
-        if let Some(post) = by_path.get(page.meta.path.as_str()) {
-            let reason = match manifest.with(|m| m.pages.get(&page.output).cloned()) {
-                None => Some("new".to_string()),
-                Some(old) if old.fingerprint != fp.hex() => {
-                    Some(fp.changes_since(&old.parts).join(", "))
-                }
-                Some(_) => None,
-            };
-            let asset_reason = cards
-                .reasons
-                .get(&post.source)
-                .or(shots.reasons.get(&post.source));
-            match asset_reason.cloned().or(reason) {
-                Some(reason) => {
-                    report.verbose(format!("dirty {}: {reason}", post.source.display()))
-                }
-                None => report.verbose(format!("fresh {}", post.source.display())),
-            }
-        }
-        page_records.insert(
-            page.output.clone(),
-            PageRecord {
-                fingerprint: fp.hex(),
-                parts: fp.parts.clone(),
-            },
-        );
         match inject_meta(page.html.as_bytes(), &tags) {
             Ok(html) => files.push(Output::bytes(&page.output, html)),
             Err(e) => report.problem(Problem::input(
@@ -338,7 +384,9 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         .collect();
     let mut summary = BuildSummary {
         posts: content.posts.len(),
-        pages: pages.len(),
+        pages: pages.len() + fresh_posts.len(),
+        // Fresh post pages were not even rendered: unchanged, and counted so.
+        files_unchanged: fresh_posts.len(),
         cards_rendered: cards.rendered,
         cards_fresh: cards.fresh,
         cards_failed: cards.failed,

@@ -4,7 +4,7 @@
 //! Rendering is pure: posts and the theme in, HTML and each page's meta data out. What
 //! gets written, and whether, is the build's business.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use minijinja::value::Serde;
@@ -58,6 +58,7 @@ pub fn render_all(
     theme: &Theme,
     content: &Content,
     shots: &HashMap<String, Vec<ShotInfo>>,
+    fresh_posts: &HashSet<String>,
 ) -> (Vec<RenderedPage>, Vec<Problem>) {
     let base = &config.site.base_url;
     let site = Value::from(Serde(context_site(config)));
@@ -73,7 +74,12 @@ pub fn render_all(
         .collect();
 
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    for post in &content.posts {
+    // A post page whose inputs did not change is neither rendered nor written again.
+    for post in content
+        .posts
+        .iter()
+        .filter(|p| !fresh_posts.contains(&p.path))
+    {
         jobs.push(Job {
             template: "post.html",
             path: post.path.clone(),
@@ -320,7 +326,7 @@ fn group_tags(posts: &[Post]) -> Vec<TagGroup<'_>> {
 }
 
 /// A tag's URL slug; a tag of symbols only (`🚀`) gets a stable hashed one.
-fn tag_slug(name: &str) -> String {
+pub(crate) fn tag_slug(name: &str) -> String {
     match slugify(name) {
         s if s.is_empty() => format!("tag-{}", &blake3::hash(name.as_bytes()).to_hex()[..8]),
         s => s,
