@@ -347,18 +347,18 @@ impl Shared {
                     .with_header("WWW-Authenticate", "Bearer"),
             );
         }
-        if let Some(limit) = config.rate_limit {
-            if let Err(wait) = self.admit(limit, now) {
-                let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-                return Reply::Send(
-                    RawResponse::json_error(
-                        429,
-                        "rate_limited",
-                        &format!("rate limit of {limit} exceeded; retry in {seconds} s"),
-                    )
-                    .with_header("Retry-After", seconds.to_string()),
-                );
-            }
+        if let Some(limit) = config.rate_limit
+            && let Err(wait) = self.admit(limit, now)
+        {
+            let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            return Reply::Send(
+                RawResponse::json_error(
+                    429,
+                    "rate_limited",
+                    &format!("rate limit of {limit} exceeded; retry in {seconds} s"),
+                )
+                .with_header("Retry-After", seconds.to_string()),
+            );
         }
 
         let fault = self.fault_for(index, &request.body);

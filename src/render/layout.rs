@@ -110,15 +110,14 @@ impl<'a> Measurer<'a> {
     fn face_for(&self, cluster: &str, current: Option<usize>) -> usize {
         let visible: Vec<char> = cluster.chars().filter(|&c| !is_invisible(c)).collect();
         let covers = |i: usize| visible.iter().all(|&c| self.chain[i].covers(c));
-        if is_emoji_cluster(cluster) {
-            if let Some(i) = self
+        if is_emoji_cluster(cluster)
+            && let Some(i) = self
                 .chain
                 .iter()
                 .position(|f| f.is_emoji())
                 .filter(|&i| covers(i))
-            {
-                return i;
-            }
+        {
+            return i;
         }
         // Spaces, digits and punctuation stay in the face around them (so an Arabic
         // phrase is shaped as one run), but never in the emoji face, which draws them

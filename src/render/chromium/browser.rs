@@ -261,10 +261,10 @@ fn read_stderr(pipe: ChildStderr, tail: &Mutex<VecDeque<String>>, url_to: Sender
     let mut url_to = Some(url_to);
     for line in BufReader::new(pipe).lines() {
         let Ok(line) = line else { break };
-        if let Some(url) = line.split("DevTools listening on ").nth(1) {
-            if let Some(url_to) = url_to.take() {
-                let _ = url_to.send(url.trim().to_string());
-            }
+        if let Some(url) = line.split("DevTools listening on ").nth(1)
+            && let Some(url_to) = url_to.take()
+        {
+            let _ = url_to.send(url.trim().to_string());
         }
         // Chromium complains about the missing D-Bus at every start: noise in an error.
         if line.trim().is_empty()

@@ -63,10 +63,10 @@ pub(super) fn check_image(
                 .to_ascii_lowercase()
         })
         .filter(|t| !t.is_empty() && t != "application/octet-stream");
-    if let Some(mime) = &mime {
-        if !mime.starts_with("image/") {
-            return Err(complain(mime.clone()));
-        }
+    if let Some(mime) = &mime
+        && !mime.starts_with("image/")
+    {
+        return Err(complain(mime.clone()));
     }
     let Some(format) = sniff(bytes) else {
         return Err(complain(format!(
@@ -84,13 +84,13 @@ pub(super) fn check_image(
         ))
     })?;
     let (width, height) = (size.width as u64, size.height as u64);
-    if let Some((w, h)) = expected.size {
-        if (width, height) != (u64::from(w), u64::from(h)) {
-            return Err(complain(format!(
-                "a {width}×{height} {}",
-                format_name(format)
-            )));
-        }
+    if let Some((w, h)) = expected.size
+        && (width, height) != (u64::from(w), u64::from(h))
+    {
+        return Err(complain(format!(
+            "a {width}×{height} {}",
+            format_name(format)
+        )));
     }
     Ok(())
 }
