@@ -51,6 +51,33 @@ pub enum Command {
     Check(CheckArgs),
     /// Make a new blog in SITE (a new or empty folder) that builds at once.
     New(NewArgs),
+    /// Build, then rebuild what changed on every save until Ctrl-C.
+    Watch(WatchArgs),
+    /// Watch, and serve the site on 127.0.0.1 with live reload and a card gallery at
+    /// /_ogforge/.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The site folder, holding ogforge.toml.
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
+    /// Build posts marked `draft: true` too.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Draw cards locally whatever `og.backend` says; no network.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// The port on 127.0.0.1 (0: any free one).
+    #[arg(long, default_value_t = 1111)]
+    pub port: u16,
 }
 
 #[derive(Debug, Args)]

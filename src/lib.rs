@@ -36,8 +36,10 @@ pub mod render;
 pub mod report;
 pub mod scaffold;
 pub mod screenshots;
+pub mod serve;
 pub mod site;
 pub mod url;
+pub mod watch;
 
 pub use build::{BuildOptions, build};
 pub use config::Config;

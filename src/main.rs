@@ -2,6 +2,8 @@
 //! choose the exit code. The only place that exits.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
 use ogforge::cli::{Cli, Command};
@@ -122,6 +124,27 @@ fn main() -> ExitCode {
             }
             Err(e) => fatal(&e),
         },
+        Command::Watch(args) => {
+            let options = watch_options(&args);
+            let stop = Arc::new(AtomicBool::new(false));
+            let run = ogforge::watch::stop_on_ctrl_c(stop.clone())
+                .and_then(|()| ogforge::watch::watch(&options, report.verbosity(), stop, |_| {}));
+            match run {
+                Ok(()) => ExitStatus::Success,
+                Err(e) => fatal(&e),
+            }
+        }
+        Command::Serve(args) => {
+            let options = watch_options(&args.watch);
+            let stop = Arc::new(AtomicBool::new(false));
+            let run = ogforge::watch::stop_on_ctrl_c(stop.clone()).and_then(|()| {
+                ogforge::serve::serve(&options, args.port, report.verbosity(), stop)
+            });
+            match run {
+                Ok(()) => ExitStatus::Success,
+                Err(e) => fatal(&e),
+            }
+        }
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {
                 report.info(format!(
@@ -135,6 +158,16 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(status as u8)
+}
+
+/// What `watch` and `serve` build with: `build`'s options, minus the one-shot ones.
+fn watch_options(args: &ogforge::cli::WatchArgs) -> BuildOptions {
+    BuildOptions {
+        site_dir: args.site.clone(),
+        drafts: args.drafts,
+        offline: args.offline,
+        ..BuildOptions::default()
+    }
 }
 
 /// An error that stopped the command: its chain, then exit 2.

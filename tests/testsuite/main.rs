@@ -8,5 +8,7 @@ mod inject;
 mod new;
 mod og;
 mod screenshots;
+mod serve;
 mod snapsharp;
 mod support;
+mod watch;
