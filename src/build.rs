@@ -209,8 +209,10 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         manifest: &manifest,
         report,
     };
-    let cards = cards::run(&card_step, &content)
-        .and_then(|cards| Ok((cards, cards::site_card(&card_step)?)));
+    let cards = cards::run(&card_step, &content).and_then(|mut cards| {
+        let site_card = cards::site_card(&card_step, &mut cards.stale)?;
+        Ok((cards, site_card))
+    });
     let (mut cards, site_card) = match cards {
         Ok(cards) => cards,
         Err(e) => {

@@ -383,9 +383,11 @@ fn own_image(
 /// The site's own card (site title and description), for pages without one of their
 /// own when the config names no `fallback_image`: the index, sections, tags, and posts
 /// whose card failed. Made like any card: fingerprinted, drawn once.
-pub fn site_card(step: &CardStep<'_>) -> Result<Option<OgImage>> {
+/// With `--frozen` or `--dry-run` it is only planned: shown when fresh, added to `stale`
+/// (frozen) when not.
+pub fn site_card(step: &CardStep<'_>, stale: &mut Vec<String>) -> Result<Option<OgImage>> {
     let config = step.config;
-    if config.og.fallback_image.is_some() || step.frozen || step.dry_run {
+    if config.og.fallback_image.is_some() {
         return Ok(None);
     }
     let vars = json!({
@@ -418,6 +420,26 @@ pub fn site_card(step: &CardStep<'_>) -> Result<Option<OgImage>> {
         fingerprint,
         owners: vec![(key, crate::config::CONFIG_FILE.to_string())],
     };
+    let image = || OgImage {
+        url: absolute(&config.site.base_url, &job.file),
+        width: Some(config.og.width),
+        height: Some(config.og.height),
+        mime_type: Some(config.og.format.mime_type().to_string()),
+        alt: config.site.title.clone(),
+    };
+    if step.frozen || step.dry_run {
+        if job.decision.is_fresh() {
+            return Ok(Some(image()));
+        }
+        if step.frozen {
+            stale.push(format!(
+                "{}: the site's own card {}",
+                crate::config::CONFIG_FILE,
+                job.file
+            ));
+        }
+        return Ok(None);
+    }
     let executor = Executor {
         what: "cards",
         out: step.out,
@@ -431,13 +453,7 @@ pub fn site_card(step: &CardStep<'_>) -> Result<Option<OgImage>> {
         })
         .map_err(|message| anyhow!(message))?;
     Ok(match &outcome[0] {
-        Outcome::Made | Outcome::Fresh => Some(OgImage {
-            url: absolute(&config.site.base_url, &job.file),
-            width: Some(config.og.width),
-            height: Some(config.og.height),
-            mime_type: Some(config.og.format.mime_type().to_string()),
-            alt: config.site.title.clone(),
-        }),
+        Outcome::Made | Outcome::Fresh => Some(image()),
         Outcome::Failed(message) => {
             step.report.problem(Problem {
                 kind: ProblemKind::Asset,

@@ -358,3 +358,31 @@ fn json_report_on_stdout() {
     assert_eq!(report["outcome"], "bad-input");
     assert!(report["error"].as_str().unwrap().contains("ogforge.toml"));
 }
+
+#[test]
+fn a_frozen_build_keeps_the_site_card_on_list_pages() {
+    let site = built();
+    let index = site.read("public/index.html");
+    assert!(
+        index.contains("og:image\" content=\"https://blog.test/og/site."),
+        "{index}"
+    );
+    let before = mtimes(&site);
+    site.run(&["build", "--frozen"]).expect(0);
+    assert_eq!(
+        mtimes(&site),
+        before,
+        "a fresh frozen build changes no page"
+    );
+    // A changed site description makes the site's card stale: named, exit 3.
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}description = \"New words\"\n"),
+    );
+    let run = site.run(&["build", "--frozen"]).expect(3);
+    assert!(
+        run.stderr().contains("the site's own card og/site."),
+        "{}",
+        run.stderr()
+    );
+}
