@@ -232,21 +232,8 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML content and attribute values: the one escaper of the crate.
+pub use crate::site::templates::escape_html as escape;
 
 /// Percent-encodes a query value.
 pub fn encode_query(value: &str) -> String {
