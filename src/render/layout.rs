@@ -144,7 +144,15 @@ impl<'a> Measurer<'a> {
 
 /// Lays `text` out in `style`'s box.
 pub fn layout(fonts: &FontSet, text: &str, style: &TextStyle) -> TextBox {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // No visible character is narrower than 1/20 em, so a box holds fewer characters than
+    // this: the rest could never show, and measuring it would make a hostile 100,000-
+    // character title slow. Cutting here still ends the text in an ellipsis.
+    let room = style.max_lines.max(1) as f32 * style.width
+        / (style.min_size.min(style.size).max(1.0) / 20.0);
+    if let Some((cut, _)) = text.char_indices().nth(room.min(1e6) as usize + 1) {
+        text.truncate(cut);
+    }
     let mut m = Measurer::new(fonts, style);
     let units = measure(&mut m, &break_units(&text));
     let max_lines = style.max_lines.max(1);
@@ -532,6 +540,25 @@ mod tests {
         assert!(b.truncated);
         assert!(b.lines[1].text.ends_with('…'));
         assert!(b.lines.iter().all(|l| l.width <= 800.5));
+    }
+
+    #[test]
+    fn a_hostile_title_is_cut_quickly() {
+        let fonts = FontSet::built_in();
+        let started = std::time::Instant::now();
+        for title in [
+            "x".repeat(100_000),
+            "word ".repeat(20_000),
+            "漢".repeat(100_000),
+        ] {
+            let b = layout(&fonts, &title, &style(1000.0, 72.0, 40.0, 3));
+            assert!(b.truncated && b.lines.len() == 3 && b.lines[2].text.ends_with('…'));
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
