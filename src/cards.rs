@@ -136,30 +136,16 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         outcome.keys.insert(key.clone());
         let file = card_file(&post.slug, &fingerprint.hash, request.format);
         let record = step.manifest.with(|m| m.assets.get(&key).cloned());
-        match by_hash.get(&fingerprint.hash) {
-            Some(&i) => {
-                // Same card as an earlier post: made once, under that post's name.
-                let decision = plan::decide(
-                    &fingerprint,
-                    record.as_ref(),
-                    existing.contains(&planned[i].file),
-                    step.options,
-                );
-                if let Decision::Make(reason) = decision {
-                    outcome.reasons.insert(post.source.clone(), reason);
-                }
-                planned[i].posts.push(post);
-            }
+        // A card the same as an earlier post's is made once, under that post's name.
+        let shared = by_hash.get(&fingerprint.hash).copied();
+        let on_disk = existing.contains(shared.map_or(&file, |i| &planned[i].file));
+        let decision = plan::decide(&fingerprint, record.as_ref(), on_disk, step.options);
+        if let Decision::Make(reason) = &decision {
+            outcome.reasons.insert(post.source.clone(), reason.clone());
+        }
+        match shared {
+            Some(i) => planned[i].posts.push(post),
             None => {
-                let decision = plan::decide(
-                    &fingerprint,
-                    record.as_ref(),
-                    existing.contains(&file),
-                    step.options,
-                );
-                if let Decision::Make(reason) = &decision {
-                    outcome.reasons.insert(post.source.clone(), reason.clone());
-                }
                 by_hash.insert(fingerprint.hash, planned.len());
                 planned.push(Planned {
                     request,
