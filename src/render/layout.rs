@@ -69,7 +69,8 @@ struct Piece {
 /// Shapes and caches what one layout needs.
 struct Measurer<'a> {
     chain: Vec<&'a Face>,
-    widths: HashMap<(usize, String), f32>,
+    /// Width in em of each text already shaped, per face.
+    widths: HashMap<usize, HashMap<String, f32>>,
 }
 
 impl<'a> Measurer<'a> {
@@ -82,12 +83,16 @@ impl<'a> Measurer<'a> {
 
     /// Width of `text` in `face`, in em.
     fn em(&mut self, face: usize, text: &str) -> f32 {
-        if let Some(&w) = self.widths.get(&(face, text.to_string())) {
+        // Looked up by `&str`: the hot path of layout allocates only on a miss.
+        if let Some(&w) = self.widths.get(&face).and_then(|m| m.get(text)) {
             return w;
         }
         let rtl = text.chars().any(is_rtl_char);
         let w = self.chain[face].advance(text, rtl);
-        self.widths.insert((face, text.to_string()), w);
+        self.widths
+            .entry(face)
+            .or_default()
+            .insert(text.to_string(), w);
         w
     }
 
