@@ -138,21 +138,15 @@ pub struct SiteArg {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The site folder, holding ogforge.toml.
-    #[arg(default_value = ".")]
-    pub site: PathBuf,
-    /// Build posts marked `draft: true` too.
-    #[arg(long)]
-    pub drafts: bool,
+    /// The site, drafts and offline: what `watch` and `serve` take too.
+    #[command(flatten)]
+    pub site: WatchArgs,
     /// Redo every card and rewrite every page, whatever the cache says.
     #[arg(long)]
     pub force: bool,
     /// Ask again for cards that failed permanently with the same inputs.
     #[arg(long)]
     pub retry_failed: bool,
-    /// Draw cards locally whatever `og.backend` says; no network.
-    #[arg(long)]
-    pub offline: bool,
     /// Print the cards (and API calls) a build would make; make and write nothing.
     #[arg(long)]
     pub dry_run: bool,

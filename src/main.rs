@@ -15,13 +15,11 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Build(args) => {
             let options = BuildOptions {
-                site_dir: args.site,
-                drafts: args.drafts,
                 force: args.force,
                 retry_failed: args.retry_failed,
-                offline: args.offline,
                 dry_run: args.dry_run,
                 frozen: args.frozen,
+                ..watch_options(&args.site)
             };
             let result = ogforge::build(&options, &report);
             let status = match &result {
@@ -160,7 +158,7 @@ fn main() -> ExitCode {
     ExitCode::from(status as u8)
 }
 
-/// What `watch` and `serve` build with: `build`'s options, minus the one-shot ones.
+/// The options `build`, `watch` and `serve` share; the one-shot ones stay off.
 fn watch_options(args: &ogforge::cli::WatchArgs) -> BuildOptions {
     BuildOptions {
         site_dir: args.site.clone(),
