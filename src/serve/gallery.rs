@@ -420,16 +420,21 @@ fn mock_linkedin(html: &mut String, p: &Preview) {
     );
 }
 
+/// The name chat apps print above a link: the site's name, else its domain.
+fn site_label<'a>(p: &'a Preview) -> &'a str {
+    if p.site_name.is_empty() {
+        &p.domain
+    } else {
+        p.site_name
+    }
+}
+
 fn mock_slack(html: &mut String, p: &Preview) {
     let _ = write!(
         html,
         "<figure class=\"mock slack\"><figcaption>Slack</figcaption><div class=\"sl-card\">\
          <b class=\"sl-site\">{}</b><a class=\"sl-title\">{}</a><span class=\"clip2\">{}</span>",
-        escape(if p.site_name.is_empty() {
-            &p.domain
-        } else {
-            p.site_name
-        }),
+        escape(site_label(p)),
         escape(p.title),
         escape(p.description)
     );
@@ -442,11 +447,7 @@ fn mock_discord(html: &mut String, p: &Preview) {
         html,
         "<figure class=\"mock discord\"><figcaption>Discord</figcaption><div class=\"dc-card\">\
          <span class=\"dc-site\">{}</span><a class=\"dc-title\">{}</a><span class=\"clip3\">{}</span>",
-        escape(if p.site_name.is_empty() {
-            &p.domain
-        } else {
-            p.site_name
-        }),
+        escape(site_label(p)),
         escape(p.title),
         escape(p.description)
     );
