@@ -19,6 +19,7 @@ use minijinja::{Environment, Error as TemplateError, ErrorKind, Value, context};
 use resvg::{tiny_skia, usvg};
 
 use super::fonts::{DEFAULT_FAMILY, FontSet};
+use super::layers::{self, BackgroundCache};
 use super::layout::{Align, TextStyle, layout};
 use super::{Backend, CardRequest, RenderError};
 use crate::config::ImageFormat;
@@ -38,6 +39,7 @@ pub struct LocalBackend {
     sources: BTreeMap<String, String>,
     fonts: Arc<FontSet>,
     options: usvg::Options<'static>,
+    backgrounds: BackgroundCache,
 }
 
 impl LocalBackend {
@@ -123,6 +125,7 @@ impl LocalBackend {
             sources,
             fonts,
             options,
+            backgrounds: BackgroundCache::default(),
         })
     }
 
@@ -156,16 +159,41 @@ impl LocalBackend {
         })
     }
 
-    /// Draws an SVG at the card's size.
+    /// Draws an SVG at the card's size: its static background from the cache (see
+    /// [`layers`]), the rest over a copy of it.
     pub fn rasterize(
         &self,
         svg: &str,
         width: u32,
         height: u32,
     ) -> Result<tiny_skia::Pixmap, String> {
+        let Some(split) = layers::split(svg) else {
+            return self.draw(svg, width, height, None);
+        };
+        let mut key = blake3::Hasher::new();
+        key.update(&width.to_le_bytes())
+            .update(&height.to_le_bytes())
+            .update(split.background.as_bytes());
+        let background = self.backgrounds.get_or_draw(key.finalize(), || {
+            self.draw(&split.background, width, height, None)
+        })?;
+        self.draw(&split.foreground, width, height, Some(&background))
+    }
+
+    /// Draws `svg` scaled to `width`×`height`, onto a copy of `under` when given.
+    fn draw(
+        &self,
+        svg: &str,
+        width: u32,
+        height: u32,
+        under: Option<&tiny_skia::Pixmap>,
+    ) -> Result<tiny_skia::Pixmap, String> {
         let tree = usvg::Tree::from_str(svg, &self.options)
             .map_err(|e| format!("the card template made invalid SVG: {e}"))?;
-        let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or("the card size is invalid")?;
+        let mut pixmap = match under {
+            Some(under) => under.clone(),
+            None => tiny_skia::Pixmap::new(width, height).ok_or("the card size is invalid")?,
+        };
         let size = tree.size();
         let transform = tiny_skia::Transform::from_scale(
             width as f32 / size.width(),
@@ -309,6 +337,24 @@ mod tests {
         let png = b.render(&card("Hello")).unwrap();
         let size = imagesize::blob_size(&png).unwrap();
         assert_eq!((size.width, size.height), (1200, 630));
+    }
+
+    #[test]
+    fn a_card_drawn_over_the_cached_background_is_the_card_drawn_whole() {
+        let b = backend();
+        for title in [
+            "Hello",
+            "A title long enough to wrap onto a second and a third line",
+        ] {
+            let svg = b.render_svg(&card(title)).unwrap();
+            assert!(
+                layers::split(&svg).is_some(),
+                "the built-in template splits"
+            );
+            let whole = b.draw(&svg, 1200, 630, None).unwrap();
+            let layered = b.rasterize(&svg, 1200, 630).unwrap();
+            assert!(whole.data() == layered.data(), "{title}: pixels differ");
+        }
     }
 
     #[test]

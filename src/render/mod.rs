@@ -3,6 +3,7 @@
 
 pub mod chromium;
 pub mod fonts;
+pub mod layers;
 pub mod layout;
 pub mod local;
 pub mod png;

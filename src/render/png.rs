@@ -1,6 +1,7 @@
 //! PNG encoding tuned for speed. tiny-skia's own encoder uses the png crate's defaults
-//! (~30 ms a card); a fast deflate with an adaptive filter is ~10× faster at a similar
-//! size for flat, gradient-heavy cards.
+//! (~30 ms a card); a fast deflate after the Paeth filter is ~10× faster. On the built-in
+//! card it is also faster than the adaptive filter (which tries all five per row) at the
+//! same size, and than Sub or Up, whose output is 25–40 % larger on gradients.
 
 use resvg::tiny_skia::Pixmap;
 
@@ -8,11 +9,11 @@ use resvg::tiny_skia::Pixmap;
 pub fn encode(pixmap: &Pixmap) -> Result<Vec<u8>, String> {
     let opaque = pixmap.pixels().iter().all(|p| p.alpha() == 255);
     let (color, data): (png::ColorType, Vec<u8>) = if opaque {
-        let rgb = pixmap
-            .pixels()
-            .iter()
-            .flat_map(|p| [p.red(), p.green(), p.blue()])
-            .collect();
+        // Opaque premultiplied pixels are their own colour: drop the alpha byte.
+        let mut rgb = Vec::with_capacity(pixmap.data().len() / 4 * 3);
+        for pixel in pixmap.data().chunks_exact(4) {
+            rgb.extend_from_slice(&pixel[..3]);
+        }
         (png::ColorType::Rgb, rgb)
     } else {
         let rgba = pixmap
@@ -30,7 +31,7 @@ pub fn encode(pixmap: &Pixmap) -> Result<Vec<u8>, String> {
     encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
-    encoder.set_filter(png::Filter::Adaptive);
+    encoder.set_filter(png::Filter::Paeth);
     let mut writer = encoder
         .write_header()
         .map_err(|e| format!("PNG encoding failed: {e}"))?;
