@@ -46,6 +46,9 @@ pub struct BuildOptions {
     /// CI: make no card or screenshot and call nothing; if any is missing or stale, name
     /// them all, write nothing, and exit 3.
     pub frozen: bool,
+    /// Fill [`BuildSummary::assets`] even when nothing changed (it costs reading the
+    /// manifest, which a no-op build otherwise skips).
+    pub list_assets: bool,
 }
 
 /// What a build did, for the summary line and for tests.
@@ -125,6 +128,22 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             crate::config::CONFIG_FILE
         );
     }
+    let out = config.output_dir(site_dir);
+    let out = out.strip_prefix(".").map(Path::to_path_buf).unwrap_or(out);
+    // Nothing changed since a build without problems: done, having only read the inputs.
+    let inputs = crate::stamp::inputs(site_dir, &config, options);
+    let may_skip = !(options.force || options.dry_run || options.retry_failed)
+        && report.verbosity() < crate::report::Verbosity::Verbose;
+    if let Some(mut summary) = inputs
+        .filter(|_| may_skip)
+        .and_then(|inputs| crate::stamp::check(site_dir, inputs, &out))
+    {
+        if options.list_assets {
+            summary.assets = Manifest::load(site_dir, report).assets;
+        }
+        summary.elapsed = started.elapsed();
+        return Ok(summary);
+    }
     let fonts = load_fonts(&config, site_dir)?;
     // One SnapSharp client for cards and screenshots: one rate limit for both.
     let key = ApiKey::from_env(&config.snapsharp.api_key_env);
@@ -161,11 +180,13 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         _ => None,
     };
     let content = content::load(site_dir, &content_dir, options.drafts, report);
-    let out = config.output_dir(site_dir);
-    let out = out.strip_prefix(".").map(Path::to_path_buf).unwrap_or(out);
     // Two builds of one site at once would fight over the manifest and the files:
     // the second waits for the first.
     let _lock = crate::manifest::SiteLock::acquire(site_dir, report)?;
+    let writes = !(options.dry_run || frozen);
+    if writes {
+        crate::stamp::clear(site_dir);
+    }
     let manifest = LiveManifest::new(site_dir, Manifest::load(site_dir, report));
     let plan_options = PlanOptions {
         force: options.force,
@@ -377,6 +398,13 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     files.extend(static_files(site_dir, &site_dir.join("static"), report));
 
     let force = options.force;
+    let outputs: Vec<String> = page_records
+        .keys()
+        .cloned()
+        .chain(files.iter().map(|f| f.output.clone()))
+        .chain(cards.files.iter().cloned())
+        .chain(shots.files.iter().cloned())
+        .collect();
     let results: Vec<(String, Result<Written>)> = files
         .into_par_iter()
         .map(|file| {
@@ -426,6 +454,16 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             format!("could not save the cache: {e:#}"),
         ));
     }
+    // Only a build without a single problem vouches for the next no-op one, so every
+    // warning and error is repeated until it is fixed.
+    if let Some(inputs) = inputs.filter(|_| writes && report.problems().is_empty())
+        && let Err(e) = crate::stamp::record(site_dir, inputs, &out, outputs, &summary)
+    {
+        report.verbose(format!(
+            "could not save {}: {e:#}",
+            crate::stamp::path(site_dir).display()
+        ));
+    }
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -449,6 +487,8 @@ pub fn clean(site_dir: &Path, report: &Report) -> Result<Vec<String>> {
         .filter_map(|a| a.file.clone())
         .collect();
     let mut removed = Vec::new();
+    // The next build counts leftovers again.
+    crate::stamp::clear(site_dir);
     for file in leftovers(&out, &used, true) {
         std::fs::remove_file(out.join(&file))
             .with_context(|| format!("could not remove {file}"))?;

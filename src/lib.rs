@@ -38,6 +38,7 @@ pub mod scaffold;
 pub mod screenshots;
 pub mod serve;
 pub mod site;
+pub mod stamp;
 pub mod url;
 pub mod watch;
 

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
                 retry_failed: args.retry_failed,
                 dry_run: args.dry_run,
                 frozen: args.frozen,
+                list_assets: args.json,
                 ..watch_options(&args.site)
             };
             let result = ogforge::build(&options, &report);

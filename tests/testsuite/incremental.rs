@@ -386,3 +386,103 @@ fn a_frozen_build_keeps_the_site_card_on_list_pages() {
         run.stderr()
     );
 }
+
+/// The summary line without its timing.
+fn summary(run: &crate::support::Run) -> String {
+    let err = run.stderr();
+    let line = err.lines().find(|l| l.starts_with("built ")).unwrap_or("");
+    let (head, tail) = line.split_once(" in ").unwrap_or((line, ""));
+    let tail = tail.split_once("s; ").map_or("", |(_, t)| t);
+    format!("{head} … {tail}")
+}
+
+#[test]
+fn a_no_op_build_after_a_clean_one_says_what_a_full_one_says_and_writes_nothing() {
+    let site = built();
+    assert!(
+        site.exists(".ogforge/stamp"),
+        "a build without problems leaves a stamp"
+    );
+    // The same build without the stamp goes the whole way: the summaries agree.
+    std::fs::remove_file(site.path(".ogforge/stamp")).unwrap();
+    let full = site.build().expect(0);
+    let before = mtimes(&site);
+    let manifest = site.read(".ogforge/manifest.json");
+    let fast = site.build().expect(0);
+    assert_eq!(summary(&fast), summary(&full));
+    assert!(
+        summary(&fast).contains("0 cards drawn, 3 up to date"),
+        "{}",
+        summary(&fast)
+    );
+    assert_eq!(mtimes(&site), before);
+    assert_eq!(site.read(".ogforge/manifest.json"), manifest);
+    // `--json` still lists every asset.
+    let json: serde_json::Value =
+        serde_json::from_str(&site.run(&["build", "--json"]).expect(0).stdout()).unwrap();
+    assert_eq!(json["assets"].as_array().unwrap().len(), 4, "{json}");
+}
+
+#[test]
+fn a_no_op_build_still_notices_outputs_touched_by_hand_and_changed_inputs() {
+    let site = built();
+    let page = "public/a/index.html";
+    let original = site.read(page);
+    // A page removed by hand is put back.
+    std::fs::remove_file(site.path(page)).unwrap();
+    site.build().expect(0);
+    assert_eq!(site.read(page), original);
+    let card = std::fs::read_dir(site.path("public/og"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("/a."))
+        .unwrap();
+    std::fs::remove_file(&card).unwrap();
+    let run = site.build().expect(0);
+    assert!(
+        run.stderr().contains("1 card drawn") || run.stderr().contains("1 cards drawn"),
+        "{}",
+        run.stderr()
+    );
+    assert!(card.is_file());
+
+    // A theme template the site did not have before.
+    site.write(
+        "templates/post.html",
+        "{% extends \"base.html\" %}{% block main %}<p>mine</p>{% endblock %}",
+    );
+    site.build().expect(0);
+    assert!(site.read(page).contains("<p>mine</p>"));
+    // A config change.
+    let config = site
+        .read("ogforge.toml")
+        .replace("title = ", "title = \"Renamed\"\n# was: ");
+    site.write("ogforge.toml", config);
+    site.build().expect(0);
+    assert!(site.read(page).contains("Renamed"), "{}", site.read(page));
+    // A file in static/.
+    site.write("static/robots.txt", "User-agent: *\n");
+    site.build().expect(0);
+    assert!(site.exists("public/robots.txt"));
+    // --drafts is an input too.
+    site.post("d.md", "title: Delta\ndraft: true", "draft");
+    site.build().expect(0);
+    assert!(!site.exists("public/d/index.html"));
+    site.run(&["build", "--drafts"]).expect(0);
+    assert!(site.exists("public/d/index.html"));
+}
+
+#[test]
+fn warnings_are_repeated_on_every_build_until_fixed() {
+    let site = built();
+    site.post(
+        "b.md",
+        "title: \"Beta \u{0D85}\"\ndescription: Second",
+        "two",
+    );
+    for _ in 0..2 {
+        let run = site.build().expect(0);
+        assert!(run.stderr().contains("no font covers"), "{}", run.stderr());
+        assert!(!site.exists(".ogforge/stamp"));
+    }
+}
