@@ -306,7 +306,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
                         .unwrap_or(0)
                 })
                 .collect();
-            fp.add("source", post.source_text.as_bytes())
+            fp.add_hash("source", post.source_hash)
                 .add(
                     "screenshots",
                     format!("{:?}", shots.shots.get(path)).as_bytes(),
@@ -349,42 +349,59 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             },
         );
     }
-    let (pages, problems) = site::render_all(&config, &theme, &content, &shots.shots, &fresh_posts);
+    let force = options.force;
+    // Each page is rendered, given its meta tags, written and dropped in one go.
+    let (pages, problems) = site::render_all(
+        &config,
+        &theme,
+        &content,
+        &shots.shots,
+        &fresh_posts,
+        |page| {
+            let image = cards
+                .images
+                .get(page.meta.path.as_str())
+                .or(fallback.as_ref());
+            let tags = meta_tags(&config, &page, image.cloned());
+            let written = match inject_meta(page.html.as_bytes(), &tags) {
+                Ok(html) => {
+                    write_output(&out, &Output::bytes(&page.output, html), force).map_err(|e| {
+                        Problem::input(
+                            display_path(site_dir, &out.join(&page.output)),
+                            format!("{e:#}"),
+                        )
+                    })
+                }
+                Err(e) => Err(Problem::input(
+                    page.source
+                        .clone()
+                        .unwrap_or_else(|| page.output.clone().into()),
+                    format!("could not add meta tags to {}: {e}", page.output),
+                )),
+            };
+            (page.output, page.meta.path, written)
+        },
+    );
     for problem in problems {
         report.problem(problem);
     }
-
-    let mut files: Vec<Output> = Vec::new();
-    for (name, bytes) in BUILT_IN_STATIC {
-        files.push(Output::bytes(name, bytes.to_vec()));
-    }
-    let by_path: HashMap<&str, &Post> =
-        content.posts.iter().map(|p| (p.path.as_str(), p)).collect();
-    for page in &pages {
-        let image = cards
-            .images
-            .get(page.meta.path.as_str())
-            .or(fallback.as_ref());
-        let tags = meta_tags(&config, page, image.cloned());
-        if !by_path.contains_key(page.meta.path.as_str()) {
-            let fp = page_fingerprint(&page.meta.path, None);
+    let post_paths: HashSet<&str> = content.posts.iter().map(|p| p.path.as_str()).collect();
+    for (output, path, _) in &pages {
+        if !post_paths.contains(path.as_str()) {
+            let fp = page_fingerprint(path, None);
             page_records.insert(
-                page.output.clone(),
+                output.clone(),
                 PageRecord {
                     fingerprint: fp.hex(),
                     parts: fp.parts.clone(),
                 },
             );
         }
-        match inject_meta(page.html.as_bytes(), &tags) {
-            Ok(html) => files.push(Output::bytes(&page.output, html)),
-            Err(e) => report.problem(Problem::input(
-                page.source
-                    .clone()
-                    .unwrap_or_else(|| page.output.clone().into()),
-                format!("could not add meta tags to {}: {e}", page.output),
-            )),
-        }
+    }
+
+    let mut files: Vec<Output> = Vec::new();
+    for (name, bytes) in BUILT_IN_STATIC {
+        files.push(Output::bytes(name, bytes.to_vec()));
     }
     let assets = content
         .posts
@@ -394,10 +411,14 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     for asset in assets {
         files.push(Output::copy(&asset.output, asset.source.clone()));
     }
-    // `static/` last, so a site's own `style.css` wins over the built-in one.
     files.extend(static_files(site_dir, &site_dir.join("static"), report));
+    // One writer per file: the last of a name wins, so a site's own `static/style.css`
+    // replaces the built-in one (and is not written twice, in a race).
+    let mut seen = HashSet::new();
+    files.reverse();
+    files.retain(|f| seen.insert(f.output.clone()));
+    files.reverse();
 
-    let force = options.force;
     let outputs: Vec<String> = page_records
         .keys()
         .cloned()
@@ -428,14 +449,19 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         output_dir: out.clone(),
         ..BuildSummary::default()
     };
-    for (output, result) in results {
+    let written = pages
+        .into_iter()
+        .map(|(_, _, w)| w)
+        .chain(results.into_iter().map(|(output, result)| {
+            result.map_err(|e| {
+                Problem::input(display_path(site_dir, &out.join(&output)), format!("{e:#}"))
+            })
+        }));
+    for result in written {
         match result {
             Ok(Written::Changed) => summary.files_written += 1,
             Ok(Written::Unchanged) => summary.files_unchanged += 1,
-            Err(e) => report.problem(Problem::input(
-                display_path(site_dir, &out.join(&output)),
-                format!("{e:#}"),
-            )),
+            Err(problem) => report.problem(problem),
         }
     }
 

@@ -35,8 +35,11 @@ pub struct Post {
     pub kind: PageKind,
     /// The source file relative to the site folder, as messages name it.
     pub source: PathBuf,
-    /// The source's bytes; the fingerprint of the page starts here.
-    pub source_text: String,
+    /// Hash of the source's bytes; the fingerprint of the page starts here. (The text
+    /// itself is not kept: ten thousand posts would hold it all for the whole build.)
+    pub source_hash: blake3::Hash,
+    /// The file line of the front matter's `screenshot` key, for messages about it.
+    pub screenshot_line: Option<usize>,
     /// URL path of the section the page is in (`posts`), empty at the top.
     pub section: String,
     pub slug: String,
@@ -346,6 +349,7 @@ fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
         .replace("\r\n", "\n");
     let split = frontmatter::split(&normalized).map_err(problem)?;
     let front = frontmatter::parse(&split).map_err(problem)?;
+    let screenshot_line = frontmatter::find_key_line(&split, "screenshot");
 
     let name_date = Date::parse_prefix(&source.name);
     let name = match &name_date {
@@ -428,6 +432,7 @@ fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
         excerpt: rendered.excerpt,
         assets,
         front,
-        source_text: text,
+        source_hash: blake3::hash(text.as_bytes()),
+        screenshot_line,
     })
 }

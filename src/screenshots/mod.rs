@@ -15,7 +15,6 @@ use serde_json::{Map, Value};
 
 use crate::assets::{self, Executor, Job, Outcome};
 use crate::config::{Config, ScreenshotBackend};
-use crate::content::frontmatter;
 use crate::content::{Content, PageKind, Post};
 use crate::fingerprint::{Fingerprint, FingerprintBuilder};
 use crate::manifest::LiveManifest;
@@ -277,7 +276,7 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
             Ok(shots) => wanted.push((post, shots)),
             Err(e) => report.problem(
                 Problem::input(&post.source, e)
-                    .at_line(screenshot_line(post))
+                    .at_line(post.screenshot_line)
                     .with_hint("write `screenshot: https://example.com` or a list of such URLs"),
             ),
         }
@@ -460,15 +459,6 @@ fn reason_of(decision: &Decision) -> String {
         Decision::Make(reason) => reason.clone(),
         Decision::Failed(error) => format!("failed: {error}"),
     }
-}
-
-fn screenshot_line(post: &Post) -> Option<usize> {
-    let text = post
-        .source_text
-        .trim_start_matches('\u{feff}')
-        .replace("\r\n", "\n");
-    let split = frontmatter::split(&text).ok()?;
-    frontmatter::find_key_line(&split, "screenshot")
 }
 
 fn plural(n: usize) -> &'static str {

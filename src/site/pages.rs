@@ -52,14 +52,18 @@ struct TagGroup<'a> {
     posts: Vec<usize>,
 }
 
-/// Renders every page of the site. A page whose template fails is reported and left out.
-pub fn render_all(
+/// Renders every page of the site and hands each to `finish` as soon as it is rendered,
+/// in parallel; what `finish` returns is collected. A page is built, used and dropped in
+/// one go, so a site of ten thousand posts never holds all its HTML at once. A page whose
+/// template fails is reported and left out.
+pub fn render_all<T: Send>(
     config: &Config,
     theme: &Theme,
     content: &Content,
     shots: &HashMap<String, Vec<ShotInfo>>,
     fresh_posts: &HashSet<String>,
-) -> (Vec<RenderedPage>, Vec<Problem>) {
+    finish: impl Fn(RenderedPage) -> T + Sync,
+) -> (Vec<T>, Vec<Problem>) {
     let base = &config.site.base_url;
     let site = Value::from(Serde(context_site(config)));
     let tags = group_tags(&content.posts);
@@ -74,6 +78,7 @@ pub fn render_all(
         .collect();
 
     let mut jobs: Vec<Job<'_>> = Vec::new();
+    let (site_ref, tags_ref) = (&site, &tag_values);
     // A post page whose inputs did not change is neither rendered nor written again.
     for post in content
         .posts
@@ -88,10 +93,13 @@ pub fn render_all(
                 ..meta(base, &post.path, &post.title, &post.description, "article")
             },
             source: Some(post),
-            ctx: context! {
-                site => site.clone(),
-                page => page_value(base, post, &tag_values, true, shots.get(&post.path).map_or(&[], Vec::as_slice)),
-            },
+            // Built in the job, not now: it holds a copy of the post's HTML.
+            ctx: Box::new(move || {
+                context! {
+                    site => site_ref.clone(),
+                    page => page_value(base, post, tags_ref, true, shots.get(&post.path).map_or(&[], Vec::as_slice)),
+                }
+            }),
         });
     }
     let root = content.sections.iter().find(|s| s.path == "/");
@@ -109,12 +117,12 @@ pub fn render_all(
             "website",
         ),
         source: root,
-        ctx: context! {
+        ctx: ready(context! {
             site => site.clone(),
             section => root.map(|r| page_value(base, r, &tag_values, true, &[])),
             posts => summaries.clone(),
             tags => tag_values.values().cloned().collect::<Vec<_>>(),
-        },
+        }),
     });
     for section in content.sections.iter().filter(|s| s.path != "/") {
         let nested = format!("{}/", section.section);
@@ -136,11 +144,11 @@ pub fn render_all(
                 "website",
             ),
             source: Some(section),
-            ctx: context! {
+            ctx: ready(context! {
                 site => site.clone(),
                 section => page_value(base, section, &tag_values, true, &[]),
                 posts => inside,
-            },
+            }),
         });
     }
     if !tags.is_empty() {
@@ -149,7 +157,7 @@ pub fn render_all(
             path: "/tags/".into(),
             meta: meta(base, "/tags/", &format!("Tags · {}", config.site.title), "", "website"),
             source: None,
-            ctx: context! { site => site.clone(), tags => tag_values.values().cloned().collect::<Vec<_>>() },
+            ctx: ready(context! { site => site.clone(), tags => tag_values.values().cloned().collect::<Vec<_>>() }),
         });
     }
     for tag in &tags {
@@ -166,25 +174,25 @@ pub fn render_all(
             ),
             path,
             source: None,
-            ctx: context! {
+            ctx: ready(context! {
                 site => site.clone(),
                 tag => tag_values[tag.slug.as_str()].clone(),
                 posts => tag.posts.iter().map(|&i| summaries[i].clone()).collect::<Vec<_>>(),
-            },
+            }),
         });
     }
 
-    let results: Vec<Result<RenderedPage, Problem>> = jobs
+    let results: Vec<Result<T, Problem>> = jobs
         .into_par_iter()
         .map(|job| {
             let source = job.source.map(|p| p.source.clone());
-            match theme.render(job.template, job.ctx) {
-                Ok(html) => Ok(RenderedPage {
+            match theme.render(job.template, (job.ctx)()) {
+                Ok(html) => Ok(finish(RenderedPage {
                     output: format!("{}index.html", job.path.trim_start_matches('/')),
                     html,
                     meta: job.meta,
                     source,
-                }),
+                })),
                 Err(e) => Err(Problem::input(
                     source.unwrap_or_else(|| PathBuf::from("templates").join(job.template)),
                     format!("page {} could not be rendered: {e}", job.path),
@@ -193,15 +201,15 @@ pub fn render_all(
             }
         })
         .collect();
-    let mut pages = Vec::with_capacity(results.len());
+    let mut done = Vec::with_capacity(results.len());
     let mut problems = Vec::new();
     for r in results {
         match r {
-            Ok(page) => pages.push(page),
+            Ok(page) => done.push(page),
             Err(p) => problems.push(p),
         }
     }
-    (pages, problems)
+    (done, problems)
 }
 
 struct Job<'a> {
@@ -209,7 +217,13 @@ struct Job<'a> {
     path: String,
     meta: PageMeta,
     source: Option<&'a Post>,
-    ctx: Value,
+    /// The template's context, made when the page is rendered.
+    ctx: Box<dyn FnOnce() -> Value + Send + 'a>,
+}
+
+/// A context made already (list pages share their values; they cost little).
+fn ready<'a>(ctx: Value) -> Box<dyn FnOnce() -> Value + Send + 'a> {
+    Box::new(move || ctx)
 }
 
 fn meta(base: &str, path: &str, title: &str, description: &str, og_type: &'static str) -> PageMeta {

@@ -295,3 +295,20 @@ fn quiet_prints_nothing_on_success() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_sites_own_style_sheet_replaces_the_built_in_one_and_is_written_once() {
+    let site = Site::new();
+    site.post("a.md", "title: Alpha", "one")
+        .write("static/style.css", "body { color: rebeccapurple }\n");
+    for _ in 0..3 {
+        site.build().expect(0);
+        assert_eq!(
+            site.read("public/style.css"),
+            "body { color: rebeccapurple }\n"
+        );
+    }
+    // The full path (-v skips the no-op shortcut) finds nothing to write either.
+    let run = site.run(&["build", "-v"]).expect(0);
+    assert!(run.stderr().contains("0 files written"), "{}", run.stderr());
+}
