@@ -26,12 +26,24 @@ fn options() -> Options {
 }
 
 pub fn render(markdown: &str) -> Rendered {
+    Rendered {
+        html: to_html(markdown),
+        excerpt: excerpt_of(markdown),
+    }
+}
+
+/// The body as HTML.
+pub fn to_html(markdown: &str) -> String {
     let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
     add_heading_ids(&mut events);
-    let excerpt = excerpt(&events);
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, events.into_iter());
-    Rendered { html: out, excerpt }
+    out
+}
+
+/// The excerpt alone: parses only as far as it needs to.
+pub fn excerpt_of(markdown: &str) -> String {
+    excerpt(Parser::new_ext(markdown, options()))
 }
 
 /// Gives every heading without an explicit `{#id}` an id made from its text, unique in
@@ -72,7 +84,7 @@ fn add_heading_ids(events: &mut [Event<'_>]) {
 }
 
 /// Plain text of the leading paragraphs (not headings, code blocks or footnotes).
-fn excerpt(events: &[Event<'_>]) -> String {
+fn excerpt<'a>(events: impl IntoIterator<Item = Event<'a>>) -> String {
     let mut text = String::new();
     let mut in_paragraph = 0usize;
     let mut skip = 0usize;
@@ -89,7 +101,7 @@ fn excerpt(events: &[Event<'_>]) -> String {
                 in_paragraph = in_paragraph.saturating_sub(1);
                 push_space(&mut text);
             }
-            Event::Text(t) | Event::Code(t) if in_paragraph > 0 && skip == 0 => text.push_str(t),
+            Event::Text(t) | Event::Code(t) if in_paragraph > 0 && skip == 0 => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak if in_paragraph > 0 => push_space(&mut text),
             _ => {}
         }

@@ -50,7 +50,8 @@ pub struct Post {
     pub description: String,
     pub date: Option<Date>,
     pub front: FrontMatter,
-    pub html: String,
+    /// The source file as it was read (`source` is how messages name it).
+    pub file: PathBuf,
     pub excerpt: String,
     /// Files of a page bundle, copied beside the page.
     pub assets: Vec<Asset>,
@@ -89,6 +90,26 @@ struct Source {
 }
 
 /// Reads the whole content folder. Problems with single files go to `report`.
+impl Post {
+    /// The body as HTML, read and rendered again from the source file: loading keeps only
+    /// what list pages and cards need.
+    pub fn body_html(&self) -> Result<String, String> {
+        let again = |e: &dyn std::fmt::Display| format!("could not read it again: {e}");
+        let bytes = std::fs::read(&self.file).map_err(|e| again(&e))?;
+        let text = String::from_utf8(bytes).map_err(|e| again(&e))?;
+        let text = normalize(&text);
+        let split = frontmatter::split(&text).map_err(|e| again(&e.message))?;
+        Ok(markdown::to_html(split.body))
+    }
+}
+
+/// A source's text without its byte-order mark, with `\n` line ends.
+fn normalize(text: &str) -> String {
+    text.strip_prefix('\u{feff}')
+        .unwrap_or(text)
+        .replace("\r\n", "\n")
+}
+
 pub fn load(site_dir: &Path, content_dir: &Path, drafts: bool, report: &Report) -> Content {
     let (sources, assets) = walk(site_dir, content_dir, report);
     let mut pages: Vec<Post> = sources
@@ -343,10 +364,7 @@ fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
                 .with_hint("save the file as UTF-8 in your editor"));
         }
     };
-    let normalized = text
-        .strip_prefix('\u{feff}')
-        .unwrap_or(&text)
-        .replace("\r\n", "\n");
+    let normalized = normalize(&text);
     let split = frontmatter::split(&normalized).map_err(problem)?;
     let front = frontmatter::parse(&split).map_err(problem)?;
     let screenshot_line = frontmatter::find_key_line(&split, "screenshot");
@@ -402,12 +420,14 @@ fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
                 ));
         }
     };
-    let rendered = markdown::render(split.body);
+    // The body's HTML is made when its page is rendered (see `Post::body_html`); a site
+    // of ten thousand posts would otherwise hold all of it for the whole build.
+    let excerpt = markdown::excerpt_of(split.body);
     let description = front
         .description
         .clone()
         .filter(|d| !d.trim().is_empty())
-        .unwrap_or_else(|| rendered.excerpt.clone());
+        .unwrap_or_else(|| excerpt.clone());
     let date = front.date.clone().or(name_date);
     let page_dir = path.trim_matches('/').to_string();
     let assets = source
@@ -428,8 +448,8 @@ fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
         title,
         description,
         date,
-        html: rendered.html,
-        excerpt: rendered.excerpt,
+        file: source.path.clone(),
+        excerpt,
         assets,
         front,
         source_hash: blake3::hash(text.as_bytes()),

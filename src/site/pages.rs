@@ -74,11 +74,11 @@ pub fn render_all<T: Send>(
     let summaries: Vec<Value> = content
         .posts
         .par_iter()
-        .map(|p| page_value(base, p, &tag_values, false, &[]))
+        .map(|p| page_value(base, p, &tag_values, None, &[]))
         .collect();
 
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let (site_ref, tags_ref) = (&site, &tag_values);
+    let (site_ref, tags_ref, summaries_ref) = (&site, &tag_values, &summaries);
     // A post page whose inputs did not change is neither rendered nor written again.
     for post in content
         .posts
@@ -95,10 +95,11 @@ pub fn render_all<T: Send>(
             source: Some(post),
             // Built in the job, not now: it holds a copy of the post's HTML.
             ctx: Box::new(move || {
-                context! {
+                let body = post.body_html()?;
+                Ok(context! {
                     site => site_ref.clone(),
-                    page => page_value(base, post, tags_ref, true, shots.get(&post.path).map_or(&[], Vec::as_slice)),
-                }
+                    page => page_value(base, post, tags_ref, Some(&body), shots.get(&post.path).map_or(&[], Vec::as_slice)),
+                })
             }),
         });
     }
@@ -117,11 +118,17 @@ pub fn render_all<T: Send>(
             "website",
         ),
         source: root,
-        ctx: ready(context! {
-            site => site.clone(),
-            section => root.map(|r| page_value(base, r, &tag_values, true, &[])),
-            posts => summaries.clone(),
-            tags => tag_values.values().cloned().collect::<Vec<_>>(),
+        ctx: Box::new(move || {
+            let section = match root {
+                Some(r) => Some(page_value(base, r, tags_ref, Some(&r.body_html()?), &[])),
+                None => None,
+            };
+            Ok(context! {
+                site => site_ref.clone(),
+                section => section,
+                posts => summaries_ref.to_vec(),
+                tags => tags_ref.values().cloned().collect::<Vec<_>>(),
+            })
         }),
     });
     for section in content.sections.iter().filter(|s| s.path != "/") {
@@ -144,10 +151,12 @@ pub fn render_all<T: Send>(
                 "website",
             ),
             source: Some(section),
-            ctx: ready(context! {
-                site => site.clone(),
-                section => page_value(base, section, &tag_values, true, &[]),
-                posts => inside,
+            ctx: Box::new(move || {
+                Ok(context! {
+                    site => site_ref.clone(),
+                    section => page_value(base, section, tags_ref, Some(&section.body_html()?), &[]),
+                    posts => inside,
+                })
             }),
         });
     }
@@ -186,7 +195,12 @@ pub fn render_all<T: Send>(
         .into_par_iter()
         .map(|job| {
             let source = job.source.map(|p| p.source.clone());
-            match theme.render(job.template, (job.ctx)()) {
+            let rendered = (job.ctx)().and_then(|ctx| {
+                theme
+                    .render(job.template, ctx)
+                    .map_err(|e| format!("page {} could not be rendered: {e}", job.path))
+            });
+            match rendered {
                 Ok(html) => Ok(finish(RenderedPage {
                     output: format!("{}index.html", job.path.trim_start_matches('/')),
                     html,
@@ -195,7 +209,7 @@ pub fn render_all<T: Send>(
                 })),
                 Err(e) => Err(Problem::input(
                     source.unwrap_or_else(|| PathBuf::from("templates").join(job.template)),
-                    format!("page {} could not be rendered: {e}", job.path),
+                    e,
                 )
                 .with_hint("fix the template, or the front-matter value it chokes on")),
             }
@@ -217,13 +231,14 @@ struct Job<'a> {
     path: String,
     meta: PageMeta,
     source: Option<&'a Post>,
-    /// The template's context, made when the page is rendered.
-    ctx: Box<dyn FnOnce() -> Value + Send + 'a>,
+    /// The template's context, made when the page is rendered; an error when the post
+    /// could not be read again.
+    ctx: Box<dyn FnOnce() -> Result<Value, String> + Send + 'a>,
 }
 
 /// A context made already (list pages share their values; they cost little).
-fn ready<'a>(ctx: Value) -> Box<dyn FnOnce() -> Value + Send + 'a> {
-    Box::new(move || ctx)
+fn ready<'a>(ctx: Value) -> Box<dyn FnOnce() -> Result<Value, String> + Send + 'a> {
+    Box::new(move || Ok(ctx))
 }
 
 fn meta(base: &str, path: &str, title: &str, description: &str, og_type: &'static str) -> PageMeta {
@@ -256,12 +271,12 @@ fn context_site(config: &Config) -> SiteContext<'_> {
     }
 }
 
-/// A post as templates see it; `full` adds the rendered body.
+/// A post as templates see it; with its rendered body on its own page.
 fn page_value(
     base: &str,
     post: &Post,
     tags: &BTreeMap<&str, Value>,
-    full: bool,
+    body: Option<&str>,
     screenshots: &[ShotInfo],
 ) -> Value {
     #[derive(Serialize)]
@@ -303,7 +318,7 @@ fn page_value(
             PageKind::Section => "section",
         },
         excerpt: &post.excerpt,
-        content: full.then(|| safe_html(&post.html)),
+        content: body.map(safe_html),
         extra: &post.front.extra,
         screenshots,
     }))
