@@ -127,8 +127,20 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
         Ok(())
     }));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    rewriter.write(html)?;
-    rewriter.end()?;
+    // Parsing stops once the head has ended and no `<meta` follows: a page's body is most
+    // of its bytes and rarely holds one.
+    let mut done = false;
+    for chunk in html.chunks(PARSE_CHUNK) {
+        rewriter.write(chunk)?;
+        let head_end = edits.borrow().insert_at;
+        if head_end.is_some_and(|at| !has_meta_tag(&html[at..])) {
+            done = true;
+            break;
+        }
+    }
+    if !done {
+        rewriter.end()?;
+    }
 
     let found = edits.borrow();
     let block = render_block(tags);
@@ -160,6 +172,17 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
     }
     out.extend_from_slice(&html[copied..]);
     Ok(out)
+}
+
+/// How much of a page is parsed at a time while looking for the end of its head.
+const PARSE_CHUNK: usize = 2048;
+
+/// Whether `html` has anything that may start a `<meta` tag (any case).
+fn has_meta_tag(html: &[u8]) -> bool {
+    memchr::memchr_iter(b'<', html).any(|at| {
+        html.get(at + 1..at + 5)
+            .is_some_and(|name| name.eq_ignore_ascii_case(b"meta"))
+    })
 }
 
 /// Every `<meta>` with a `property` or `name` and a `content`, in document order: the key
@@ -499,6 +522,28 @@ mod tests {
             "<head><meta name=\"description\" content=\"d\">\n<meta property=\"og:locale\" content=\"en_US\">\n<meta property=\"article:tag\" content=\"rust\">\n<meta name=\"viewport\" content=\"width=device-width\">\n{M}</head>",
         ),
     ];
+
+    #[test]
+    fn long_pages_are_read_as_far_as_needed_and_no_less() {
+        let tags = tags("Hello", true);
+        let block = render_block(&tags);
+        let links = "<link rel=\"preload\" href=\"/a-long-asset-name.woff2\">\n".repeat(80);
+        let body = "<p>Static sites are fast because the work happens once.</p>\n".repeat(300);
+        // A head longer than one parsed chunk, a body of many.
+        let page = format!("<head>{links}</head><body>{body}</body>");
+        assert!(links.len() > PARSE_CHUNK && body.len() > 5 * PARSE_CHUNK);
+        assert_eq!(
+            inject(&page, &tags),
+            format!("<head>{links}{block}</head><body>{body}</body>")
+        );
+        // A stale tag deep in the body is still found.
+        let page =
+            format!("<head></head><body>{body}<META property=\"og:title\" content=\"x\">\n</body>");
+        assert_eq!(
+            inject(&page, &tags),
+            format!("<head>{block}</head><body>{body}</body>")
+        );
+    }
 
     #[test]
     fn inserts_once_and_replaces_stale_tags() {
