@@ -179,7 +179,13 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         }
         _ => None,
     };
-    let content = content::load(site_dir, &content_dir, options.drafts, report);
+    let content = content::load(
+        site_dir,
+        &content_dir,
+        options.drafts,
+        config.site.max_post_size,
+        report,
+    );
     // Two builds of one site at once would fight over the manifest and the files:
     // the second waits for the first.
     let _lock = crate::manifest::SiteLock::acquire(site_dir, report)?;

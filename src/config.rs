@@ -50,6 +50,10 @@ pub struct SiteConfig {
     /// Anything else the site's templates want, as `site.extra`.
     #[serde(default)]
     pub extra: toml::Table,
+    /// A post file larger than this is reported and left out, never read whole:
+    /// a number of bytes or text such as "10 MB".
+    #[serde(default = "default_max_post_size")]
+    pub max_post_size: ByteSize,
 }
 
 /// `[og]`: how Open Graph cards are made.
@@ -232,6 +236,79 @@ impl<'de> Deserialize<'de> for RateLimit {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// A size in bytes, written as a number of bytes or as text with a unit: `"512 KB"`,
+/// `"10 MB"`, `"1 GB"` (units of 1000, as disks and networks count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("`{s}` is not a size; write it like \"10 MB\", \"512 KB\" or a number of bytes")
+        };
+        let text = s.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let scale = match unit.trim().to_ascii_uppercase().as_str() {
+            "" | "B" => 1.0,
+            "KB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            _ => return Err(bad()),
+        };
+        let bytes = (number * scale).round();
+        if !(1.0..=u64::MAX as f64).contains(&bytes) {
+            return Err(format!(
+                "`{s}` is no size at all; it must be 1 byte or more"
+            ));
+        }
+        Ok(ByteSize(bytes as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    /// The largest unit that keeps the number at 1 or more, one decimal at most:
+    /// "10 MB", "12.3 MB", "900 B".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (scale, unit) = [(1e9, "GB"), (1e6, "MB"), (1e3, "KB")]
+            .into_iter()
+            .find(|&(scale, _)| self.0 as f64 >= scale)
+            .unwrap_or((1.0, "B"));
+        let number = format!("{:.1}", self.0 as f64 / scale);
+        let number = number.strip_suffix(".0").unwrap_or(&number);
+        write!(f, "{number} {unit}")
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Bytes(u64),
+            Text(String),
+        }
+        match Written::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("a size must be a number of bytes or text such as \"10 MB\"")
+        })? {
+            Written::Bytes(0) => Err(serde::de::Error::custom(
+                "a size of 0 bytes leaves no room for any post; use 1 or more",
+            )),
+            Written::Bytes(n) => Ok(ByteSize(n)),
+            Written::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+fn default_max_post_size() -> ByteSize {
+    ByteSize(10_000_000)
 }
 
 fn default_language() -> String {
@@ -462,6 +539,42 @@ timeout_secs = 120
                 err.contains(key),
                 "error for {text:?} should name {key}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn sizes_parse_and_read_back() {
+        for (text, bytes, shown) in [
+            ("10 MB", 10_000_000, "10 MB"),
+            ("10MB", 10_000_000, "10 MB"),
+            ("512 kb", 512_000, "512 KB"),
+            ("1.5 GB", 1_500_000_000, "1.5 GB"),
+            ("900 B", 900, "900 B"),
+            ("12345678", 12_345_678, "12.3 MB"),
+        ] {
+            let size: ByteSize = text.parse().unwrap();
+            assert_eq!(size, ByteSize(bytes), "{text}");
+            assert_eq!(size.to_string(), shown, "{text}");
+        }
+        for bad in ["", "MB", "ten MB", "10 TB", "0", "0 KB", "-1 MB"] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn max_post_size_is_bytes_or_text() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.site.max_post_size, ByteSize(10_000_000));
+        let with = |value: &str| {
+            Config::parse(&format!("{MINIMAL}max_post_size = {value}\n"))
+                .map(|c| c.site.max_post_size)
+                .map_err(|e| format!("{e:#}"))
+        };
+        assert_eq!(with("2000"), Ok(ByteSize(2000)));
+        assert_eq!(with("\"2 MB\""), Ok(ByteSize(2_000_000)));
+        for bad in ["0", "-5", "\"lots\"", "true"] {
+            let err = with(bad).unwrap_err();
+            assert!(err.contains("max_post_size"), "{bad}: {err}");
         }
     }
 

@@ -6,7 +6,7 @@
 //! time, so a no-op build writes nothing.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -19,6 +19,33 @@ pub const TEMP_PREFIX: &str = ".ogforge-tmp-";
 pub enum Written {
     Changed,
     Unchanged,
+}
+
+/// Why [`read_limited`] gave no bytes.
+#[derive(Debug)]
+pub enum LimitedReadError {
+    /// The file holds more than the limit; at least this many bytes.
+    TooLarge(u64),
+    Io(std::io::Error),
+}
+
+/// Reads a whole file of at most `limit` bytes. A larger file is refused from its size
+/// before anything is read, and one that grows while it is read is cut off one byte past
+/// the limit, so memory use stays bounded either way.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, LimitedReadError> {
+    let file = fs::File::open(path).map_err(LimitedReadError::Io)?;
+    let size = file.metadata().map_err(LimitedReadError::Io)?.len();
+    if size > limit {
+        return Err(LimitedReadError::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(LimitedReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(LimitedReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Writes `bytes` to `path` unless it already holds exactly them.
@@ -77,5 +104,32 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn reads_stop_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("post.md");
+        fs::write(&path, b"12345").unwrap();
+        assert_eq!(read_limited(&path, 5).unwrap(), b"12345");
+        assert!(matches!(
+            read_limited(&path, 4),
+            Err(LimitedReadError::TooLarge(5))
+        ));
+        assert!(matches!(
+            read_limited(&dir.path().join("missing.md"), 5),
+            Err(LimitedReadError::Io(_))
+        ));
+    }
+
+    /// A file whose size says 0 but that never ends stands for one that grows while it
+    /// is read.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_that_grows_while_read_is_cut_off() {
+        assert!(matches!(
+            read_limited(Path::new("/dev/zero"), 1000),
+            Err(LimitedReadError::TooLarge(1001))
+        ));
     }
 }

@@ -78,7 +78,7 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
         );
     }
     let posts = match &options.content {
-        Some(dir) => content::load(&site_dir, dir, false, report).posts,
+        Some(dir) => content::load(&site_dir, dir, false, config.site.max_post_size, report).posts,
         None => Vec::new(),
     };
     let by_path: HashMap<&str, &Post> = posts.iter().map(|p| (p.path.as_str(), p)).collect();

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::config::ByteSize;
+use crate::fsutil::{LimitedReadError, read_limited};
 use crate::report::{Problem, Report, display_path};
 use crate::url::{check_slug, slugify};
 use date::Date;
@@ -89,13 +91,12 @@ struct Source {
     bundle: Option<(PathBuf, Vec<(PathBuf, String)>)>,
 }
 
-/// Reads the whole content folder. Problems with single files go to `report`.
 impl Post {
-    /// The body as HTML, read and rendered again from the source file: loading keeps only
-    /// what list pages and cards need.
-    pub fn body_html(&self) -> Result<String, String> {
+    /// The body as HTML, read again (under the size limit it was loaded with) and rendered
+    /// from the source file: loading keeps only what list pages and cards need.
+    pub fn body_html(&self, max_size: ByteSize) -> Result<String, String> {
         let again = |e: &dyn std::fmt::Display| format!("could not read it again: {e}");
-        let bytes = std::fs::read(&self.file).map_err(|e| again(&e))?;
+        let bytes = read_post(&self.file, &self.source, max_size).map_err(|p| again(&p.message))?;
         let text = String::from_utf8(bytes).map_err(|e| again(&e))?;
         let text = normalize(&text);
         let split = frontmatter::split(&text).map_err(|e| again(&e.message))?;
@@ -110,11 +111,19 @@ fn normalize(text: &str) -> String {
         .replace("\r\n", "\n")
 }
 
-pub fn load(site_dir: &Path, content_dir: &Path, drafts: bool, report: &Report) -> Content {
+/// Reads the whole content folder. Problems with single files go to `report`; a post
+/// file over `max_post_size` is one of them.
+pub fn load(
+    site_dir: &Path,
+    content_dir: &Path,
+    drafts: bool,
+    max_post_size: ByteSize,
+    report: &Report,
+) -> Content {
     let (sources, assets) = walk(site_dir, content_dir, report);
     let mut pages: Vec<Post> = sources
         .par_iter()
-        .filter_map(|source| match read_page(site_dir, source) {
+        .filter_map(|source| match read_page(site_dir, source, max_post_size) {
             Ok(post) => Some(post),
             Err(problem) => {
                 report.problem(problem);
@@ -338,8 +347,24 @@ fn join_url(dir: &str, name: &str) -> String {
     }
 }
 
+/// The bytes of a post file of at most `max_size`; the one place posts are read, so the
+/// limit holds for `build`, `watch`, `serve` and `inject --content` alike.
+pub fn read_post(path: &Path, shown: &Path, max_size: ByteSize) -> Result<Vec<u8>, Problem> {
+    read_limited(path, max_size.0).map_err(|e| match e {
+        LimitedReadError::TooLarge(size) => Problem::input(
+            shown,
+            format!("post is {}, over the {max_size} limit", ByteSize(size)),
+        )
+        .with_hint(format!(
+            "split the post, or raise `max_post_size` under [site] in {}",
+            crate::config::CONFIG_FILE
+        )),
+        LimitedReadError::Io(e) => Problem::input(shown, format!("could not read: {e}")),
+    })
+}
+
 /// Reads, splits, parses and renders one source.
-fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
+fn read_page(site_dir: &Path, source: &Source, max_size: ByteSize) -> Result<Post, Problem> {
     let shown = display_path(site_dir, &source.path);
     let problem = |e: FrontMatterError| {
         let p = Problem::input(&shown, e.message).at_line(e.line);
@@ -348,8 +373,7 @@ fn read_page(site_dir: &Path, source: &Source) -> Result<Post, Problem> {
             None => p,
         }
     };
-    let bytes = std::fs::read(&source.path)
-        .map_err(|e| Problem::input(&shown, format!("could not read: {e}")))?;
+    let bytes = read_post(&source.path, &shown, max_size)?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -65,6 +65,7 @@ pub fn render_all<T: Send>(
     finish: impl Fn(RenderedPage) -> T + Sync,
 ) -> (Vec<T>, Vec<Problem>) {
     let base = &config.site.base_url;
+    let max_post_size = config.site.max_post_size;
     let site = Value::from(Serde(context_site(config)));
     let tags = group_tags(&content.posts);
     let tag_values: BTreeMap<&str, Value> = tags
@@ -95,7 +96,7 @@ pub fn render_all<T: Send>(
             source: Some(post),
             // Built in the job, not now: it holds a copy of the post's HTML.
             ctx: Box::new(move || {
-                let body = post.body_html()?;
+                let body = post.body_html(max_post_size)?;
                 Ok(context! {
                     site => site_ref.clone(),
                     page => page_value(base, post, tags_ref, Some(&body), shots.get(&post.path).map_or(&[], Vec::as_slice)),
@@ -120,7 +121,13 @@ pub fn render_all<T: Send>(
         source: root,
         ctx: Box::new(move || {
             let section = match root {
-                Some(r) => Some(page_value(base, r, tags_ref, Some(&r.body_html()?), &[])),
+                Some(r) => Some(page_value(
+                    base,
+                    r,
+                    tags_ref,
+                    Some(&r.body_html(max_post_size)?),
+                    &[],
+                )),
                 None => None,
             };
             Ok(context! {
@@ -154,7 +161,7 @@ pub fn render_all<T: Send>(
             ctx: Box::new(move || {
                 Ok(context! {
                     site => site_ref.clone(),
-                    section => page_value(base, section, tags_ref, Some(&section.body_html()?), &[]),
+                    section => page_value(base, section, tags_ref, Some(&section.body_html(max_post_size)?), &[]),
                     posts => inside,
                 })
             }),

@@ -3,6 +3,7 @@
 mod build;
 mod cards;
 mod check;
+mod hostile;
 mod incremental;
 mod inject;
 mod new;

@@ -1,0 +1,104 @@
+//! Hostile input: posts too large to read, front matter built to exhaust memory or the
+//! stack, folders that loop, templates that never end. Each must end in a clear message
+//! naming the file, and the rest of the site must still be built.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{CONFIG, Site};
+
+#[test]
+fn a_post_over_the_size_limit_is_named_and_the_rest_is_built() {
+    let site = Site::new();
+    site.post("good.md", "title: Good", "fine");
+    let huge = format!("---\ntitle: Huge\n---\n{}", "x".repeat(12_300_000));
+    site.write("content/huge.md", huge);
+    let err = site.build().expect(2).stderr();
+    assert!(
+        err.contains("error: content/huge.md: post is 12.3 MB, over the 10 MB limit"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint:") && err.contains("max_post_size"),
+        "{err}"
+    );
+    assert!(site.exists("public/good/index.html"));
+    assert!(!site.exists("public/huge/index.html"));
+}
+
+#[test]
+fn the_post_size_limit_is_configurable() {
+    let site = Site::new();
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}max_post_size = \"1 KB\"\n"),
+    );
+    site.post("small.md", "title: Small", "fine");
+    site.post("big.md", "title: Big", &"y".repeat(1500));
+    let err = site.build().expect(2).stderr();
+    assert!(
+        err.contains("content/big.md: post is 1.5 KB, over the 1 KB limit"),
+        "{err}"
+    );
+    assert!(site.exists("public/small/index.html"));
+
+    site.write("ogforge.toml", format!("{CONFIG}max_post_size = 2000\n"));
+    site.build().expect(0);
+    assert!(site.exists("public/big/index.html"));
+
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}max_post_size = \"huge\"\n"),
+    );
+    let err = site.build().expect(2).stderr();
+    assert!(
+        err.contains("ogforge.toml") && err.contains("max_post_size") && err.contains("huge"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inject_content_keeps_the_post_size_limit() {
+    let site = Site::empty();
+    site.write(
+        "out/a/index.html",
+        "<html><head><title>A</title></head><body>A</body></html>",
+    );
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}max_post_size = \"1 KB\"\n"),
+    );
+    site.write(
+        "content/a.md",
+        format!("---\ntitle: A\n---\n{}", "z".repeat(2000)),
+    );
+    let err = site
+        .run(&["inject", "out", "--content", "content"])
+        .expect(2)
+        .stderr();
+    assert!(
+        err.contains("content/a.md: post is 2 KB, over the 1 KB limit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_100k_character_title_builds_quickly_with_a_card() {
+    let site = Site::new();
+    let title = "A long title ".repeat(100_000 / 13 + 1);
+    site.post(
+        "long.md",
+        &format!("title: \"{}\"", &title[..100_000]),
+        "body",
+    );
+    let started = Instant::now();
+    site.build().expect(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    let page = site.read("public/long/index.html");
+    assert!(page.contains("og:image"), "the page names its card");
+    let cards = std::fs::read_dir(site.path("public/og")).unwrap().count();
+    assert!(cards >= 1, "a card was drawn");
+}
