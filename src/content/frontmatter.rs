@@ -115,6 +115,11 @@ pub struct OgOverrides {
 
 /// Parses the front matter of `split`; lines in errors are lines of the whole file.
 pub fn parse(split: &Split<'_>) -> Result<FrontMatter, FrontMatterError> {
+    if split.format == Format::Yaml {
+        super::shape::check_yaml(split.matter).map_err(|e| {
+            FrontMatterError::new(Some(e.line + split.matter_line - 1), e.message).hint(e.hint)
+        })?;
+    }
     let (pod, kind) = match split.format {
         Format::Yaml => (YAML::parse(split.matter), "YAML"),
         Format::Toml => (TOML::parse(split.matter), "TOML"),
@@ -371,6 +376,30 @@ mod tests {
     fn horizontal_rules_in_the_body_are_kept() {
         let s = split("---\ntitle: x\n---\nintro\n\n---\n\nmore\n").unwrap();
         assert_eq!(s.body, "intro\n\n---\n\nmore\n");
+    }
+
+    #[test]
+    fn hostile_front_matter_is_an_error_not_a_crash() {
+        let deep = 100_000;
+        for matter in [
+            format!("title: x\ny: {}z", "- ".repeat(deep)),
+            format!("title: x\ny: {}", "[".repeat(deep)),
+            format!("title: x\ny: {}", "{a: ".repeat(deep)),
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]".to_string(),
+        ] {
+            let err = parse_text(&format!("---\n{matter}\n---\n")).unwrap_err();
+            assert!(err.hint.is_some(), "{err:?}");
+            assert!(err.line.is_some_and(|l| l >= 2), "{err:?}");
+        }
+        for matter in [
+            format!("title = \"x\"\ny = {}", "[".repeat(deep)),
+            format!("title = \"x\"\ny = {}", "{a = ".repeat(deep)),
+            format!("title = \"x\"\n{} = 1", vec!["a"; deep].join(".")),
+            format!("title = \"x\"\n[{}]", vec!["a"; deep].join(".")),
+        ] {
+            let err = parse_text(&format!("+++\n{matter}\n+++\n")).unwrap_err();
+            assert!(err.message.starts_with("invalid TOML"), "{err:?}");
+        }
     }
 
     #[test]

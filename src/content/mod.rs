@@ -11,6 +11,7 @@
 pub mod date;
 pub mod frontmatter;
 pub mod markdown;
+pub mod shape;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

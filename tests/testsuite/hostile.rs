@@ -102,3 +102,102 @@ fn a_100k_character_title_builds_quickly_with_a_card() {
     let cards = std::fs::read_dir(site.path("public/og")).unwrap().count();
     assert!(cards >= 1, "a card was drawn");
 }
+
+/// A post whose front matter would exhaust memory or the stack if parsed naively.
+fn hostile_posts(site: &Site) {
+    let mut laughs = String::from("title: Laughs\na0: &a0 [lol]\n");
+    for level in 1..=9 {
+        let items = vec![format!("*a{}", level - 1); 10].join(", ");
+        laughs.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+    }
+    site.post("laughs.md", &laughs, "body");
+    let depth = 100_000;
+    site.post(
+        "dashes.md",
+        &format!("title: Dashes\nx:\n{}y", "- ".repeat(depth)),
+        "body",
+    );
+    site.post(
+        "brackets.md",
+        &format!("title: Brackets\nx: {}", "[".repeat(depth)),
+        "body",
+    );
+    site.post(
+        "braces.md",
+        &format!("title: Braces\nx: {}", "{a: ".repeat(depth)),
+        "body",
+    );
+    site.write(
+        "content/toml-arrays.md",
+        format!("+++\ntitle = \"T\"\nx = {}\n+++\nbody", "[".repeat(depth)),
+    );
+    site.write(
+        "content/toml-tables.md",
+        format!(
+            "+++\ntitle = \"T\"\nx = {}\n+++\nbody",
+            "{a = ".repeat(depth)
+        ),
+    );
+    site.write(
+        "content/toml-keys.md",
+        format!(
+            "+++\ntitle = \"T\"\n{} = 1\n+++\nbody",
+            vec!["a"; depth].join(".")
+        ),
+    );
+    site.write(
+        "content/toml-header.md",
+        format!(
+            "+++\ntitle = \"T\"\n[{}]\n+++\nbody",
+            vec!["a"; depth].join(".")
+        ),
+    );
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_named_and_the_rest_is_built() {
+    let site = Site::new();
+    site.post("good.md", "title: Good", "fine");
+    hostile_posts(&site);
+    let started = Instant::now();
+    let run = site.build().expect(2);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    let err = run.stderr();
+    for needle in [
+        "content/laughs.md:",
+        "aliases (`*name`) stand for more than",
+        "content/dashes.md:4: the front matter nests lists and tables more than 64 deep",
+        "content/brackets.md:3:",
+        "content/braces.md:3:",
+        "content/toml-arrays.md:",
+        "content/toml-tables.md:",
+        "content/toml-keys.md:",
+        "content/toml-header.md:",
+    ] {
+        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    }
+    assert!(err.matches("hint:").count() >= 8, "{err}");
+    assert!(site.exists("public/good/index.html"));
+}
+
+#[test]
+fn deep_nesting_in_the_config_is_an_error_not_a_crash() {
+    let site = Site::new();
+    let depth = 100_000;
+    for extra in [
+        format!("x = {}", "[".repeat(depth)),
+        format!("x = {}", "{a = ".repeat(depth)),
+        format!("{} = 1", vec!["a"; depth].join(".")),
+    ] {
+        site.write("ogforge.toml", format!("{CONFIG}[site.extra]\n{extra}\n"));
+        let err = site.build().expect(2).stderr();
+        assert!(
+            err.contains("invalid configuration in ogforge.toml"),
+            "{err}"
+        );
+    }
+}
