@@ -201,3 +201,23 @@ fn deep_nesting_in_the_config_is_an_error_not_a_crash() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_content_are_named_and_the_rest_is_built() {
+    use std::os::unix::fs::symlink;
+    let site = Site::new();
+    site.post("good.md", "title: Good", "fine");
+    site.post("a/inner.md", "title: Inner", "inside");
+    symlink("..", site.path("content/loop")).unwrap();
+    symlink("../a", site.path("content/a/b")).unwrap();
+    let started = Instant::now();
+    let run = site.build().expect(2);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let err = run.stderr();
+    for needle in ["content/loop", "content/a/b", "hint:", "symbolic link"] {
+        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    }
+    assert!(site.exists("public/good/index.html"));
+    assert!(site.exists("public/a/inner/index.html"));
+}
