@@ -25,11 +25,24 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 pub const BUILT_IN_STATIC: &[(&str, &[u8])] =
     &[("style.css", include_bytes!("../../templates/style.css"))];
 
+/// Work one page may take, in minijinja's fuel (about an instruction, or 64 bytes made
+/// or written, each): some thirty times what the built-in index of a 2,000-post blog
+/// needs, and a second or two, so a template that loops forever ends with an error
+/// instead of a hang. Each render starts with the whole amount.
+const PAGE_FUEL: u64 = 5_000_000;
+
+/// Nested loops, includes and macro calls, at most: a recursive macro ends here, well
+/// before a worker thread's stack would.
+const PAGE_RECURSION_LIMIT: usize = 200;
+
 /// The loaded theme.
 pub struct Theme {
     env: Environment<'static>,
     /// Every template's name and source, in name order; the pages' fingerprint covers them.
     sources: Vec<(String, String)>,
+    /// The names of the templates that come from the site's `templates/` folder, with the
+    /// file as messages name it.
+    site_files: Vec<(String, String)>,
 }
 
 impl Theme {
@@ -40,6 +53,7 @@ impl Theme {
             .iter()
             .map(|(name, src)| (name.to_string(), src.to_string()))
             .collect();
+        let mut site_files = Vec::new();
         if templates_dir.is_dir() {
             for entry in walkdir::WalkDir::new(templates_dir).sort_by_file_name() {
                 let entry = entry
@@ -61,6 +75,10 @@ impl Theme {
                         display_path(site_dir, path).display()
                     )
                 })?;
+                site_files.push((
+                    name.clone(),
+                    display_path(site_dir, path).display().to_string(),
+                ));
                 match sources.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = text,
                     None => sources.push((name, text)),
@@ -76,6 +94,8 @@ impl Theme {
             .expect("the default delimiters are valid");
         env.set_syntax(syntax);
         env.set_formatter(format_value);
+        env.set_fuel(Some(PAGE_FUEL));
+        env.set_recursion_limit(PAGE_RECURSION_LIMIT);
         for (name, src) in &sources {
             env.add_template_owned(name.clone(), src.clone())
                 .map_err(|e| {
@@ -89,16 +109,37 @@ impl Theme {
                     anyhow!("{}", describe(&file, &e))
                 })?;
         }
-        Ok(Theme { env, sources })
+        Ok(Theme {
+            env,
+            sources,
+            site_files,
+        })
     }
 
-    /// Renders template `name` with `ctx`; the error names the template and line.
+    /// Renders template `name` with `ctx`; the error names the template's file and line.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
-        let template = self
-            .env
-            .get_template(name)
-            .map_err(|e| describe(name, &e))?;
-        template.render(ctx).map_err(|e| describe(name, &e))
+        let explain = |e: minijinja::Error| {
+            let mut text = describe(&self.file_of(name), &e);
+            if let Some(inner) = e.name().filter(|inner| *inner != name) {
+                text = text.replacen(
+                    &format!("in {inner}:"),
+                    &format!("in {}:", self.file_of(inner)),
+                    1,
+                );
+            }
+            text
+        };
+        let template = self.env.get_template(name).map_err(explain)?;
+        template.render(ctx).map_err(explain)
+    }
+
+    /// `templates/post.html` for a site's own template, `built-in template post.html`
+    /// for one of the theme's.
+    fn file_of(&self, name: &str) -> String {
+        self.site_files.iter().find(|(n, _)| n == name).map_or_else(
+            || format!("built-in template {name}"),
+            |(_, file)| file.clone(),
+        )
     }
 
     pub fn sources(&self) -> &[(String, String)] {
@@ -108,10 +149,16 @@ impl Theme {
 
 /// "templates/post.html:12: syntax error: ..." with minijinja's own detail.
 fn describe(file: &str, e: &minijinja::Error) -> String {
+    let kind = match e.kind() {
+        minijinja::ErrorKind::OutOfFuel => {
+            "it did more work than any page needs (a loop that never ends?)".to_string()
+        }
+        kind => kind.to_string(),
+    };
     let mut text = match (e.name(), e.line()) {
-        (Some(name), Some(line)) if file.ends_with(name) => format!("{file}:{line}: {}", e.kind()),
-        (Some(name), Some(line)) => format!("{file}: in {name}:{line}: {}", e.kind()),
-        _ => format!("{file}: {}", e.kind()),
+        (Some(name), Some(line)) if file.ends_with(name) => format!("{file}:{line}: {kind}"),
+        (Some(name), Some(line)) => format!("{file}: in {name}:{line}: {kind}"),
+        _ => format!("{file}: {kind}"),
     };
     if let Some(detail) = e.detail() {
         text.push_str(": ");
@@ -207,5 +254,65 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("templates/post.html:2: syntax error"), "{err}");
+    }
+
+    #[test]
+    fn templates_that_never_end_are_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let templates = dir.path().join("templates");
+        std::fs::create_dir_all(&templates).unwrap();
+        for (source, expected) in [
+            (
+                "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}",
+                "a loop that never ends",
+            ),
+            (
+                "{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}",
+                "recursion",
+            ),
+        ] {
+            std::fs::write(templates.join("tag.html"), source).unwrap();
+            let theme = Theme::load(dir.path(), &templates).unwrap();
+            // Twice: the fuel is per page, not per theme.
+            for _ in 0..2 {
+                let err = theme
+                    .render("tag.html", minijinja::context! {})
+                    .unwrap_err();
+                assert!(err.starts_with("templates/tag.html:1: "), "{err}");
+                assert!(err.contains(expected), "{err}");
+            }
+        }
+        std::fs::write(templates.join("tag.html"), "{{ range(50000) | join(',') }}").unwrap();
+        let theme = Theme::load(dir.path(), &templates).unwrap();
+        for _ in 0..3 {
+            assert!(theme.render("tag.html", minijinja::context! {}).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_index_of_a_big_blog_fits_in_the_fuel() {
+        let dir = tempfile::tempdir().unwrap();
+        let theme = Theme::load(dir.path(), &dir.path().join("templates")).unwrap();
+        let posts: Vec<Value> = (0..2000)
+            .map(|i| {
+                minijinja::context! {
+                    path => format!("/posts/post-number-{i}/"),
+                    title => format!("Post number {i}: a title of the usual length for a blog"),
+                    date => "2024-05-17",
+                    date_long => "17 May 2024",
+                    tags => vec![
+                        minijinja::context! { name => "rust", path => "/tags/rust/" },
+                        minijinja::context! { name => "web", path => "/tags/web/" },
+                    ],
+                    description => "A description of two hundred characters or so, as posts have them: ".repeat(3),
+                }
+            })
+            .collect();
+        let ctx = minijinja::context! {
+            site => minijinja::context! { title => "T", base_url => "https://b.test", language => "en" },
+            posts => posts,
+        };
+        let html = theme.render("index.html", ctx).unwrap();
+        assert!(html.contains("Post number 1999"));
     }
 }

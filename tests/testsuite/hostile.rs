@@ -221,3 +221,31 @@ fn symlink_loops_in_content_are_named_and_the_rest_is_built() {
     assert!(site.exists("public/good/index.html"));
     assert!(site.exists("public/a/inner/index.html"));
 }
+
+#[test]
+fn a_page_template_that_never_ends_is_stopped_and_named() {
+    let site = Site::new();
+    site.post("a.md", "title: A", "body");
+    for template in [
+        "{% for i in range(999999999) %}{{ i }}{% endfor %}",
+        "{% for i in range(99999) %}{% for j in range(99999) %}{{ j }}{% endfor %}{% endfor %}",
+        "{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}",
+    ] {
+        site.write("templates/post.html", template);
+        let started = Instant::now();
+        let err = site.build().expect(2).stderr();
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{template}: took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            err.contains(
+                "error: content/a.md: page /a/ could not be rendered: templates/post.html:1:"
+            ),
+            "{template}: {err}"
+        );
+        assert!(err.contains("hint:"), "{err}");
+        assert!(!site.exists("public/a/index.html"));
+    }
+}
