@@ -174,9 +174,9 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     };
     let shot_backend: Option<Box<dyn ShotBackend>> = match (shot_choice, &client, chromium) {
         (Choice::Snapsharp, Some(client), _) => Some(Box::new(SnapsharpShots(client.clone()))),
-        (Choice::Chromium, _, Some(path)) if !frozen => {
-            Some(Box::new(shot_chromium::LazyChromium::new(path)))
-        }
+        (Choice::Chromium, _, Some(path)) if !frozen => Some(Box::new(
+            shot_chromium::LazyChromium::new(path, config.screenshots.allow_private),
+        )),
         _ => None,
     };
     let content = content::load(

@@ -128,6 +128,10 @@ pub struct ScreenshotsConfig {
     pub backend: ScreenshotBackend,
     pub width: u32,
     pub height: u32,
+    /// Let a local Chromium load `localhost` and loopback, private and link-local
+    /// addresses; off, so that a post cannot point the build machine's browser at the
+    /// machine itself or its network.
+    pub allow_private: bool,
 }
 
 impl Default for ScreenshotsConfig {
@@ -136,6 +140,7 @@ impl Default for ScreenshotsConfig {
             backend: ScreenshotBackend::Auto,
             width: 1280,
             height: 720,
+            allow_private: false,
         }
     }
 }
@@ -466,6 +471,7 @@ mod tests {
         assert_eq!((c.og.width, c.og.height), (1200, 630));
         assert_eq!(c.og.template, "blog-post");
         assert_eq!(c.screenshots.backend, ScreenshotBackend::Auto);
+        assert!(!c.screenshots.allow_private);
         assert_eq!(c.snapsharp.rate_limit.to_string(), "5/min");
         assert_eq!(c.snapsharp.concurrency, 4);
         assert_eq!(c.snapsharp.timeout_secs, 120);
@@ -489,6 +495,7 @@ format = "png"
 backend = "off"
 width = 1280
 height = 720
+allow_private = false
 [snapsharp]
 base_url = "https://api.snapsharp.dev/v1"
 api_key_env = "SNAPSHARP_API_KEY"

@@ -20,7 +20,7 @@ mod tests;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub use browser::Browser;
@@ -45,8 +45,28 @@ pub const NOT_FOUND: &str = "no Chromium found: install it (Debian/Ubuntu: `apt-
                              chromium`) or set OGFORGE_CHROMIUM to its path; or set \
                              `[screenshots] backend = \"snapsharp\"`";
 
+/// Decides whether the browser may load a URL: `Err` says why not. Asked for every
+/// request a page makes, redirects included.
+#[derive(Clone)]
+pub struct UrlGuard(pub Arc<GuardFn>);
+
+/// The guard's decision: `Ok` to load the URL, or why not.
+pub type GuardFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
+impl UrlGuard {
+    pub fn check(&self, url: &str) -> Result<(), String> {
+        (self.0)(url)
+    }
+}
+
+impl std::fmt::Debug for UrlGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UrlGuard")
+    }
+}
+
 /// One screenshot to take.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ShotRequest {
     pub url: String,
     /// Viewport size in CSS pixels, which are also image pixels (scale factor 1).
@@ -57,6 +77,8 @@ pub struct ShotRequest {
     pub full_page: bool,
     /// How long navigating and loading may take together.
     pub timeout: Duration,
+    /// Requests the page may make; `None` lets it load anything.
+    pub guard: Option<UrlGuard>,
 }
 
 /// Where the Chromium executable is.

@@ -4,6 +4,7 @@
 //! cards, and handed to templates as `page.screenshots`.
 
 pub mod chromium;
+pub mod target;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -297,12 +298,19 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
             );
             let key = format!("screenshot:{}#{n}", post.source.display());
             let record = step.manifest.with(|m| m.assets.get(&key).cloned());
-            let decision = plan::decide(
+            let decision = match plan::decide(
                 &fingerprint,
                 record.as_ref(),
                 existing.contains(&file),
                 step.options,
-            );
+            ) {
+                // Whether a target is refused depends on the config, not on the shot's
+                // inputs: decide it again.
+                Decision::Failed(error) if error.starts_with(target::REFUSED) => {
+                    Decision::Make("refused last time".into())
+                }
+                decision => decision,
+            };
             if let Decision::Make(reason) = &decision {
                 outcome
                     .reasons
@@ -413,15 +421,23 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
             }
             Outcome::Failed(message) => {
                 outcome.failed += 1;
-                report.problem(Problem {
-                    kind: ProblemKind::Asset,
-                    ..Problem::input(
+                let problem = match message.strip_prefix(target::REFUSED) {
+                    Some(reason) => Problem::input(
+                        &p.post.source,
+                        format!("screenshot of {} refused: {reason}", p.shot.url),
+                    )
+                    .with_hint(target::HINT),
+                    None => Problem::input(
                         &p.post.source,
                         format!(
                             "the screenshot of {} could not be made: {message}",
                             p.shot.url
                         ),
-                    )
+                    ),
+                };
+                report.problem(Problem {
+                    kind: ProblemKind::Asset,
+                    ..problem
                 });
             }
         }

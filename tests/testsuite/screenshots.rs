@@ -228,7 +228,9 @@ fn chromium_captures_a_page_served_here() {
     let site = Site::new();
     site.write(
         "ogforge.toml",
-        format!("{CONFIG}[screenshots]\nbackend = \"chromium\"\nwidth = 640\nheight = 400\n"),
+        format!(
+            "{CONFIG}[screenshots]\nbackend = \"chromium\"\nwidth = 640\nheight = 400\nallow_private = true\n"
+        ),
     );
     site.post("p.md", &format!("title: P\nscreenshot: {url}"), "x");
     let run = site.run(&["build", "-v"]);
@@ -260,5 +262,99 @@ fn chromium_captures_a_page_served_here() {
         again.stderr().contains("fresh content/p.md"),
         "{}",
         again.stderr()
+    );
+}
+
+/// A stand-in for Chromium that only leaves a mark that it was started; returns its path
+/// and the mark's.
+#[cfg(unix)]
+fn fake_chromium(site: &Site) -> (String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let mark = site.tmp.path().join("chromium-was-started");
+    let path = site.tmp.path().join("fake-chromium");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", mark.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (path.display().to_string(), mark)
+}
+
+#[cfg(unix)]
+#[test]
+fn chromium_refuses_loopback_and_localhost_before_starting() {
+    let site = Site::new();
+    let (chromium, mark) = fake_chromium(&site);
+    site.post("x.md", "title: X\nscreenshot: http://127.0.0.1:8080/", "x");
+    site.post(
+        "y.md",
+        "title: Y\nscreenshot: http://localhost:8080/admin",
+        "y",
+    );
+    site.post(
+        "z.md",
+        "title: Z\nscreenshot: http://169.254.169.254/latest/meta-data/",
+        "z",
+    );
+    for backend in ["chromium", "auto"] {
+        site.write(
+            "ogforge.toml",
+            format!("{CONFIG}[screenshots]\nbackend = \"{backend}\"\n"),
+        );
+        for round in 0..2 {
+            let run = site
+                .run_with_env(&["build"], &[("OGFORGE_CHROMIUM", chromium.as_str())])
+                .expect(1);
+            let err = run.stderr();
+            for needle in [
+                "error: content/x.md: screenshot of http://127.0.0.1:8080/ refused: 127.0.0.1 is a loopback address\n  hint: set allow_private = true under [screenshots] in ogforge.toml to allow it",
+                "error: content/y.md: screenshot of http://localhost:8080/admin refused: localhost is this machine's own name",
+                "error: content/z.md: screenshot of http://169.254.169.254/latest/meta-data/ refused: 169.254.169.254 is a link-local address",
+            ] {
+                assert!(
+                    err.contains(needle),
+                    "{backend}, round {round}: lacks {needle:?}:\n{err}"
+                );
+            }
+            assert!(
+                !err.contains("failed before"),
+                "decided again each build: {err}"
+            );
+            assert!(!mark.exists(), "Chromium was started ({backend}):\n{err}");
+            assert!(site.read("public/x/index.html").contains("og:image"));
+        }
+    }
+    let manifest = site.read(".ogforge/manifest.json");
+    assert!(
+        manifest.contains("refused: 127.0.0.1 is a loopback address"),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn chromium_loads_a_page_served_here_once_allowed() {
+    let url = serve_green_page();
+    let site = Site::new();
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}[screenshots]\nbackend = \"chromium\"\n"),
+    );
+    site.post("p.md", &format!("title: P\nscreenshot: {url}"), "x");
+    let err = site.build().expect(1).stderr();
+    assert!(
+        err.contains("refused: 127.0.0.1 is a loopback address"),
+        "{err}"
+    );
+    site.write(
+        "ogforge.toml",
+        format!("{CONFIG}[screenshots]\nbackend = \"chromium\"\nallow_private = true\n"),
+    );
+    let run = site.build().expect(0);
+    assert!(
+        site.read("public/p/index.html")
+            .contains("<img src=\"/screenshots/p."),
+        "{}",
+        run.stderr()
     );
 }

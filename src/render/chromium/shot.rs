@@ -2,21 +2,28 @@
 //! in one browser, and the tab is closed whatever happens.
 //!
 //! ```text
-//! Target.createTarget ─> attachToTarget (flatten) ─> Page/Network.enable ─> metrics
-//!   ─> Page.navigate ─> errorText? ........................ classify, fail
+//! Target.createTarget ─> attachToTarget (flatten) ─> Page/Network[/Fetch].enable
+//!   ─> metrics ─> Page.navigate ─> errorText? ................ classify, fail
 //!   ─> lifecycle "load" of this navigation ─> settle ─> [getLayoutMetrics]
 //!   ─> captureScreenshot ─> PNG bytes ─> Target.closeTarget (also on every failure)
 //! ```
+//!
+//! With a [`UrlGuard`], every request the tab makes (the page, each redirect, frames,
+//! pictures, scripts) is paused by the Fetch domain and let through or failed by the
+//! guard; a refused page, or a refused redirect of it, fails the shot with the guard's
+//! reason. `Page.navigate` is answered only once the page commits, so it is sent from a
+//! second thread while this one answers the paused requests.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::ShotRequest;
 use super::browser::Browser;
 use super::cdp::{CdpError, Event};
+use super::{ShotRequest, UrlGuard};
 use crate::render::{FailureKind, RenderError};
 
 /// Every command but navigating and capturing answers at once.
@@ -24,6 +31,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Encoding a tall page takes a while on a slow machine.
 const CAPTURE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often the thread waiting for `Page.navigate` looks whether it has been answered.
+const NAVIGATE_POLL: Duration = Duration::from_millis(10);
 
 /// After the load event: lets late layout, fonts and animations' first frame land.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -107,7 +117,7 @@ impl<'a> Tab<'a> {
     fn capture(&self, req: &ShotRequest) -> Result<Vec<u8>, RenderError> {
         let url = &req.url;
         let chromium = |e: CdpError| RenderError::transient(format!("{url}: Chromium: {e}"));
-        for (method, params) in [
+        let mut commands = vec![
             ("Page.enable", json!({})),
             ("Page.setLifecycleEventsEnabled", json!({"enabled": true})),
             ("Network.enable", json!({})),
@@ -116,9 +126,17 @@ impl<'a> Tab<'a> {
                 json!({"width": req.width, "height": req.height,
                        "deviceScaleFactor": 1, "mobile": false}),
             ),
-        ] {
+        ];
+        if req.guard.is_some() {
+            commands.push((
+                "Fetch.enable",
+                json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]}),
+            ));
+        }
+        for (method, params) in commands {
             self.call(method, params, CALL_TIMEOUT).map_err(chromium)?;
         }
+        let mut gate = Gate::new(req.guard.as_ref(), &self.target_id);
 
         let deadline = Instant::now() + req.timeout;
         let not_loaded = || {
@@ -127,7 +145,11 @@ impl<'a> Tab<'a> {
                 seconds(req.timeout)
             ))
         };
-        let navigation = match self.call("Page.navigate", json!({"url": url}), req.timeout) {
+        let (navigation, early) = self.navigate(url, req.timeout, &mut gate);
+        if let Some(refusal) = gate.refused.take() {
+            return Err(RenderError::permanent(refusal));
+        }
+        let navigation = match navigation {
             Ok(navigation) => navigation,
             Err(CdpError::Timeout) => return Err(not_loaded()),
             // "Cannot navigate to invalid URL" and the like.
@@ -139,20 +161,33 @@ impl<'a> Tab<'a> {
             Err(e) => return Err(chromium(e)),
         };
         let mut load = Load::of(&navigation);
+        for event in &early {
+            load.absorb(event);
+        }
         if let Some(error) = navigation["errorText"].as_str().filter(|e| !e.is_empty()) {
             while let Ok(event) = self.events.try_recv() {
-                load.absorb(&event);
+                if !gate.answer(self, &event) {
+                    load.absorb(&event);
+                }
             }
             return Err(navigation_error(url, error, load.status));
         }
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
-                Ok(event) => load.absorb(&event),
+                Ok(event) => {
+                    if !gate.answer(self, &event) {
+                        load.absorb(&event);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => return Err(not_loaded()),
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(chromium(CdpError::Closed("Chromium went away".into())));
                 }
+            }
+            // The page sent itself somewhere it may not go (a script, a meta refresh).
+            if let Some(refusal) = gate.refused.take() {
+                return Err(RenderError::permanent(refusal));
             }
             if load.crashed {
                 return Err(RenderError::transient(format!("{url}: the page crashed")));
@@ -162,6 +197,12 @@ impl<'a> Tab<'a> {
             }
         }
         std::thread::sleep(SETTLE);
+        while let Ok(event) = self.events.try_recv() {
+            gate.answer(self, &event);
+        }
+        if let Some(refusal) = gate.refused.take() {
+            return Err(RenderError::permanent(refusal));
+        }
 
         let mut params = json!({"format": "png", "captureBeyondViewport": req.full_page});
         if req.full_page {
@@ -184,6 +225,116 @@ impl<'a> Tab<'a> {
                 RenderError::transient(format!("{url}: Chromium sent a broken screenshot: {e}"))
             })
     }
+}
+
+impl Tab<'_> {
+    /// Sends `Page.navigate` from a second thread and waits for its answer, answering
+    /// the requests the navigation pauses meanwhile; other events are kept, in order,
+    /// for the caller.
+    fn navigate(
+        &self,
+        url: &str,
+        timeout: Duration,
+        gate: &mut Gate<'_>,
+    ) -> (Result<Value, CdpError>, Vec<Event>) {
+        let (browser, session) = (self.browser, self.session_id.as_str());
+        std::thread::scope(|scope| {
+            let call = scope.spawn(move || {
+                browser.call("Page.navigate", json!({"url": url}), Some(session), timeout)
+            });
+            let mut kept = Vec::new();
+            while !call.is_finished() {
+                match self.events.recv_timeout(NAVIGATE_POLL) {
+                    Ok(event) => {
+                        if !gate.answer(self, &event) {
+                            kept.push(event);
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    // The call fails on its own when the connection is gone.
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            let answer = call
+                .join()
+                .unwrap_or_else(|_| Err(CdpError::Closed("the navigation thread panicked".into())));
+            (answer, kept)
+        })
+    }
+}
+
+/// The guard's side of one tab: lets each paused request go on or fails it.
+struct Gate<'a> {
+    guard: Option<&'a UrlGuard>,
+    /// The tab's main frame has the target's id.
+    main_frame: &'a str,
+    /// Verdicts by origin (`https://host:port`): the guard decides by host, and a page's
+    /// requests mostly go to a few.
+    verdicts: HashMap<String, Result<(), String>>,
+    /// Why the page itself was refused, once it was.
+    refused: Option<String>,
+}
+
+impl<'a> Gate<'a> {
+    fn new(guard: Option<&'a UrlGuard>, main_frame: &'a str) -> Gate<'a> {
+        Gate {
+            guard,
+            main_frame,
+            verdicts: HashMap::new(),
+            refused: None,
+        }
+    }
+
+    /// Answers `event` if it is a paused request (and says so); any other event is left
+    /// to the caller.
+    fn answer(&mut self, tab: &Tab<'_>, event: &Event) -> bool {
+        if event.method != "Fetch.requestPaused" {
+            return false;
+        }
+        let params = &event.params;
+        let request_id = params["requestId"].clone();
+        let url = params["request"]["url"].as_str().unwrap_or_default();
+        let verdict = match self.guard {
+            Some(guard) => self
+                .verdicts
+                .entry(origin(url).to_string())
+                .or_insert_with(|| guard.check(url))
+                .clone(),
+            None => Ok(()),
+        };
+        // A failed answer means the tab is gone; the shot fails on its own then.
+        match verdict {
+            Ok(()) => {
+                let _ = tab.call(
+                    "Fetch.continueRequest",
+                    json!({"requestId": request_id}),
+                    CALL_TIMEOUT,
+                );
+            }
+            Err(reason) => {
+                let _ = tab.call(
+                    "Fetch.failRequest",
+                    json!({"requestId": request_id, "errorReason": "BlockedByClient"}),
+                    CALL_TIMEOUT,
+                );
+                let page = params["resourceType"] == "Document"
+                    && params["frameId"].as_str() == Some(self.main_frame);
+                if page && self.refused.is_none() {
+                    self.refused = Some(format!("{reason} (the page led to {url})"));
+                }
+            }
+        }
+        true
+    }
+}
+
+/// `scheme://authority` of a URL: what the guard's verdict depends on.
+fn origin(url: &str) -> &str {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '\\', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    &url[..end]
 }
 
 impl Drop for Tab<'_> {
@@ -343,6 +494,14 @@ mod tests {
         assert_eq!(full_page_height(&metrics(100.0), 600), 600);
         assert_eq!(full_page_height(&metrics(1e9), 600), MAX_FULL_PAGE_HEIGHT);
         assert_eq!(full_page_height(&json!({}), 600), 600);
+    }
+
+    #[test]
+    fn origins_are_scheme_and_authority() {
+        assert_eq!(origin("https://a.test:8/x?y#z"), "https://a.test:8");
+        assert_eq!(origin("http://a.test"), "http://a.test");
+        assert_eq!(origin("http://a.test\\@b.test/"), "http://a.test");
+        assert_eq!(origin("http://a.test?q"), "http://a.test");
     }
 
     #[test]

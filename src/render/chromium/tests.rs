@@ -34,6 +34,7 @@ fn shot(url: String, width: u32, height: u32) -> ShotRequest {
         height,
         full_page: false,
         timeout: Duration::from_secs(15),
+        guard: None,
     }
 }
 
@@ -43,6 +44,8 @@ enum Answer {
     Page(u16, &'static str),
     /// Accepts and reads the request, then never answers.
     Hang,
+    /// A 302 to this path on the same port, under the name `localhost`.
+    RedirectToLocalhost(&'static str),
 }
 
 /// A tiny HTTP server on 127.0.0.1; stops when dropped.
@@ -116,6 +119,15 @@ fn answer(mut stream: TcpStream, routes: &[(&'static str, Answer)], stop: &Atomi
             while !stop.load(Ordering::SeqCst) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(20));
             }
+            return;
+        }
+        Some(Answer::RedirectToLocalhost(to)) => {
+            let port = stream.local_addr().map_or(0, |a| a.port());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: http://localhost:{port}{to}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
             return;
         }
         None => (404, ""),
@@ -392,4 +404,55 @@ fn process_profile(pid: u32) -> Option<PathBuf> {
     String::from_utf8_lossy(&cmdline)
         .split('\0')
         .find_map(|arg| arg.strip_prefix("--user-data-dir=").map(PathBuf::from))
+}
+
+/// A guard that refuses the name `localhost` and lets `127.0.0.1` through, so that a test
+/// server here can stand for a public site and a private one at once.
+fn no_localhost() -> UrlGuard {
+    UrlGuard(Arc::new(|url: &str| {
+        if url.contains("://localhost") {
+            Err("refused: localhost is not allowed".into())
+        } else {
+            Ok(())
+        }
+    }))
+}
+
+#[test]
+fn a_guard_refuses_a_redirect_to_a_refused_host() {
+    const WITH_PICTURE: &str = r#"<!doctype html><html><body style="margin:0;background:rgb(255,0,0)">
+<img src="/to-localhost" width="10" height="10"></body></html>"#;
+    let site = Site::start(&[
+        ("/start", Answer::RedirectToLocalhost("/inside")),
+        ("/inside", Answer::Page(200, RED_PAGE)),
+        ("/page", Answer::Page(200, WITH_PICTURE)),
+        ("/to-localhost", Answer::RedirectToLocalhost("/inside")),
+    ]);
+    let browser = launch();
+    let guarded = |path: &str| ShotRequest {
+        guard: Some(no_localhost()),
+        ..shot(site.url(path), 400, 300)
+    };
+    let error = browser.screenshot(&guarded("/start")).unwrap_err();
+    assert_eq!(error.kind, FailureKind::Permanent, "{error}");
+    assert!(
+        error
+            .message
+            .starts_with("refused: localhost is not allowed"),
+        "{error}"
+    );
+    assert!(
+        error
+            .message
+            .contains(&format!("http://localhost:{}/inside", site.port)),
+        "names where the page led: {error}"
+    );
+    // Allowed pages load through the guard, and a refused picture in one only leaves
+    // a hole.
+    let (_, _, pixel) = decode(&browser.screenshot(&guarded("/page")).unwrap());
+    assert_colour(pixel(200, 200), [255, 0, 0], "background");
+    // Without a guard the redirect is followed.
+    browser
+        .screenshot(&shot(site.url("/start"), 400, 300))
+        .unwrap();
 }
