@@ -270,39 +270,118 @@ fn offline_and_dry_run_make_no_request() {
     assert!(site.read("public/p00/index.html").contains("og:image\""));
 }
 
+/// The whole remote path (cards and screenshots, retried 5xx, permanent 4xx, a 401,
+/// `-v` and `--json`) with a sentinel key that the fake server even echoes back in its
+/// error bodies: the key must show in no output, no message and no file.
 #[test]
 fn the_key_never_appears_in_output_or_files() {
     let sentinel = "sk_live_SENTINEL_4f9a2c";
-    let server = FakeServer::start(FakeConfig::default().key(sentinel).fault(
-        Fault::when_body_contains(
-            "Broken",
-            FaultAction::StatusMessage(422, format!("bad request with {sentinel}")),
-        ),
-    ));
+    let wrong = "sk_live_SENTINEL_WRONG_77";
+    let server = FakeServer::start(
+        FakeConfig::default()
+            .key(sentinel)
+            .fault(Fault::when_body_contains(
+                "Broken",
+                FaultAction::StatusMessage(422, format!("bad request with {sentinel}")),
+            ))
+            .fault(
+                Fault::when_body_contains(
+                    "Flaky",
+                    FaultAction::PlainText(500, format!("key={sentinel}")),
+                )
+                .times(2),
+            )
+            .fault(Fault::when_body_contains(
+                "https://gone.example/",
+                FaultAction::StatusMessage(404, format!("no page for {sentinel}")),
+            ))
+            .fault(
+                Fault::when_body_contains(
+                    "https://flaky.example/",
+                    FaultAction::PlainText(503, format!("Bearer {sentinel}")),
+                )
+                .times(1),
+            )
+            .fault(Fault::when_body_contains(
+                "Revoked",
+                FaultAction::StatusMessage(401, format!("the key {sentinel} was revoked")),
+            )),
+    );
     let site = remote_site(&server, "");
+    site.write(
+        "ogforge.toml",
+        format!(
+            "{}[screenshots]\nbackend = \"snapsharp\"\n",
+            site.read("ogforge.toml")
+        ),
+    );
     posts(&site, 2);
     site.post("broken.md", "title: Broken", "x");
-    let run = site
-        .run_with_env(&["build", "-v"], &[("SNAPSHARP_API_KEY", sentinel)])
-        .expect(1);
+    site.post("flaky.md", "title: Flaky", "x");
+    site.post(
+        "shots.md",
+        "title: Shots\nscreenshot: [https://fine.example/, https://gone.example/, https://flaky.example/]",
+        "x",
+    );
+    let with_key =
+        |args: &[&str], key: &str| site.run_with_env(args, &[("SNAPSHARP_API_KEY", key)]);
+    let mut runs = vec![
+        with_key(&["build", "-v"], sentinel).expect(1),
+        with_key(&["build", "-v", "--json", "--retry-failed"], sentinel).expect(1),
+    ];
+    let shots = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/screenshot"))
+        .count();
+    assert!(shots >= 4, "screenshots went through the server: {shots}");
     assert!(
-        !run.stdout().contains(sentinel) && !run.stderr().contains(sentinel),
-        "{}",
-        run.stderr()
+        site.read("public/flaky/index.html")
+            .contains("og:image\" content=\"https://blog.test/og/"),
+        "the retried card was made"
     );
-    let wrong = site.run_with_env(
-        &["build", "--retry-failed", "--force"],
-        &[("SNAPSHARP_API_KEY", "sk_live_WRONG_77")],
-    );
+    site.post("revoked.md", "title: Revoked", "x");
+    let revoked = with_key(&["build", "-v", "--json"], sentinel).expect(2);
     assert!(
-        !wrong.stderr().contains("sk_live_WRONG_77"),
+        revoked.stderr().contains("HTTP 401"),
         "{}",
-        wrong.stderr()
+        revoked.stderr()
     );
-    for file in site.all_files() {
+    runs.push(revoked);
+    std::fs::remove_file(site.path("content/revoked.md")).unwrap();
+    let refused = with_key(&["build", "-v", "--force"], wrong).expect(2);
+    assert!(
+        refused.stderr().contains("HTTP 401"),
+        "{}",
+        refused.stderr()
+    );
+    runs.push(refused);
+
+    for run in &runs {
+        for key in [sentinel, wrong] {
+            assert!(
+                !run.stdout().contains(key) && !run.stderr().contains(key),
+                "the key shows:\n--- stdout\n{}\n--- stderr\n{}",
+                run.stdout(),
+                run.stderr()
+            );
+        }
+    }
+    assert!(site.exists(".ogforge/manifest.json"));
+    let files = site.all_files();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("site/public/screenshots/"))
+    );
+    for file in files {
         let bytes = std::fs::read(site.tmp.path().join(&file)).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains(sentinel), "{file} holds the key");
+        for key in [sentinel, wrong] {
+            assert!(
+                !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                "{file} holds the key"
+            );
+        }
     }
 }
 
