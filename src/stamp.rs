@@ -37,6 +37,15 @@ pub fn clear(site_dir: &Path) {
     let _ = std::fs::remove_file(path(site_dir));
 }
 
+/// The hash of a file's bytes, read in pieces: an input far larger than any post (which
+/// the full build refuses to read) must not be held in memory whole just to hash it.
+fn hash_file(path: &Path) -> Option<blake3::Hash> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(file).ok()?;
+    Some(hasher.finalize())
+}
+
 /// One hash of everything a build of `site_dir` reads and depends on, or `None` when an
 /// input cannot be read (the full build will say why).
 pub fn inputs(site_dir: &Path, config: &Config, options: &BuildOptions) -> Option<blake3::Hash> {
@@ -65,7 +74,7 @@ pub fn inputs(site_dir: &Path, config: &Config, options: &BuildOptions) -> Optio
     }
     let hashes = files
         .par_iter()
-        .map(|f| std::fs::read(f).ok().map(|bytes| blake3::hash(&bytes)))
+        .map(|f| hash_file(f))
         .collect::<Option<Vec<_>>>()?;
 
     let mut h = blake3::Hasher::new();
@@ -195,4 +204,19 @@ pub fn check(site_dir: &Path, inputs: blake3::Hash, out: &Path) -> Option<BuildS
         output_dir: out.to_path_buf(),
         ..BuildSummary::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_hash_in_pieces_as_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("post.md");
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(hash_file(&path), Some(blake3::hash(&bytes)));
+        assert_eq!(hash_file(&dir.path().join("missing.md")), None);
+    }
 }
