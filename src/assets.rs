@@ -175,14 +175,16 @@ pub fn remove_temporary_files(dir: &Path) {
     }
 }
 
-/// `folder/name` for every file in `out/folder` (one read of the folder, not a stat per
-/// asset).
+/// `folder/name` for every file in `out/folder` that is not empty (one read of the
+/// folder). An empty file is what a machine that lost power may leave of a picture it
+/// was writing: it is made again.
 pub fn files_in(out: &Path, folder: &str) -> std::collections::HashSet<String> {
     let Ok(entries) = std::fs::read_dir(out.join(folder)) else {
         return Default::default();
     };
     entries
         .flatten()
+        .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.len() > 0))
         .map(|e| format!("{folder}/{}", e.file_name().to_string_lossy()))
         .collect()
 }

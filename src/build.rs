@@ -332,7 +332,9 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             Some(old) if old.fingerprint != fp.hex() => {
                 Some(fp.changes_since(&old.parts).join(", "))
             }
-            Some(_) if !out.join(&output).is_file() => Some("page file missing".to_string()),
+            Some(_) if !crate::fsutil::has_content(&out.join(&output)) => {
+                Some("page file missing".to_string())
+            }
             Some(_) if options.force => Some("--force".to_string()),
             Some(_) => None,
         };

@@ -399,7 +399,7 @@ pub fn site_card(step: &CardStep<'_>, stale: &mut Vec<String>) -> Result<Option<
     let file = card_file("site", &fingerprint.hash, request.format);
     let key = "card:site".to_string();
     let record = step.manifest.with(|m| m.assets.get(&key).cloned());
-    let exists = step.out.join(&file).is_file();
+    let exists = crate::fsutil::has_content(&step.out.join(&file));
     let job = Job {
         decision: plan::decide(&fingerprint, record.as_ref(), exists, step.options),
         file,

@@ -57,7 +57,13 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Written> {
     Ok(Written::Changed)
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a build
+/// killed at any moment leaves the old file or the new one, never a torn one.
+///
+/// The data is not synced to the disk first: that made every file wait for the device
+/// (~0.8 ms here, 16 s of a 10,000-post build) and guards only against the machine losing
+/// power. After such a loss a file may come back empty; an empty card or screenshot is
+/// not taken as made (see [`has_content`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)
@@ -67,12 +73,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_data())
         .with_context(|| format!("could not write {}", path.display()))?;
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("could not write {}", path.display()))?;
     Ok(())
+}
+
+/// Whether `path` is a file with something in it: what a finished output looks like.
+pub fn has_content(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0)
 }
 
 /// Copies `from` to `to` unless `to` already holds the same bytes.

@@ -486,3 +486,25 @@ fn warnings_are_repeated_on_every_build_until_fixed() {
         assert!(!site.exists(".ogforge/stamp"));
     }
 }
+
+#[test]
+fn empty_outputs_a_power_loss_may_leave_are_made_again() {
+    let site = built();
+    let card = std::fs::read_dir(site.path("public/og"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("/a."))
+        .unwrap();
+    let page = "public/a/index.html";
+    let original = site.read(page);
+    std::fs::write(&card, b"").unwrap();
+    std::fs::write(site.path(page), b"").unwrap();
+    let run = site.build().expect(0);
+    assert!(
+        run.stderr().contains("1 cards drawn") || run.stderr().contains("1 card drawn"),
+        "{}",
+        run.stderr()
+    );
+    assert!(std::fs::metadata(&card).unwrap().len() > 0);
+    assert_eq!(site.read(page), original);
+}
