@@ -186,8 +186,17 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
             Ok(())
         }))
         .append_document_content_handler(doc_text!(move |t| {
-            if t.text_type() == TextType::Data {
-                let end = t.source_location().bytes().end;
+            let at = t.source_location().bytes();
+            // The empty chunk that ends a text adds nothing. A `<` or `</` at the very end
+            // is text only because nothing follows: what is appended to it is a tag.
+            if t.text_type() == TextType::Data && !at.is_empty() {
+                let text = &html[at.clone()];
+                let open = if text.ends_with(b"</") {
+                    2
+                } else {
+                    usize::from(text.ends_with(b"<"))
+                };
+                let end = at.end - open;
                 on_text.borrow_mut().markup_until(end);
             }
             Ok(())
@@ -619,6 +628,16 @@ mod tests {
             "page ending inside an unclosed doctype (found by fuzzing)",
             "<!doctype h\0\" < 1",
             "{M}<!doctype h\0\" < 1",
+        ),
+        (
+            "page ending in `</` (found by fuzzing)",
+            "<title>x</title>\n</",
+            "<title>x</title>\n{M}</",
+        ),
+        (
+            "page ending in `<`",
+            "<title>x</title> a <",
+            "<title>x</title> a {M}<",
         ),
         (
             "page ending after a closed comment or bogus comment appends",
