@@ -231,7 +231,15 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
                 .count();
             let end = tag.end + blank;
             let whole_text = html.get(end).is_none_or(|&b| b == b'<');
-            (tag.start..if whole_text { end } else { tag.end }, &b""[..])
+            let end = if whole_text { end } else { tag.end };
+            // A `<` right before the tag is text; with the tag gone it would start a tag
+            // or comment with what follows (`<` `<meta …>` `p>` becoming `<p>`), so a
+            // space stands in for the tag there.
+            let joins = html[..tag.start].ends_with(b"<")
+                && html
+                    .get(end)
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b"/!?".contains(b));
+            (tag.start..end, if joins { &b" "[..] } else { &b""[..] })
         })
         .collect();
     let at = found.insert_at.unwrap_or_else(|| found.end_of_head());
@@ -638,6 +646,11 @@ mod tests {
             "page ending in `<`",
             "<title>x</title> a <",
             "<title>x</title> a {M}<",
+        ),
+        (
+            "a `<` before a stale tag does not join what follows it (found by fuzzing)",
+            "<html><<meta name=\"twitter:card\" content=\"x\">D><title>x</title></head>",
+            "<html>< D><title>x</title>{M}</head>",
         ),
         (
             "page ending after a closed comment or bogus comment appends",
