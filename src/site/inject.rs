@@ -104,8 +104,16 @@ impl Edits {
     /// that end is inside an element whose content is no markup, or inside an unclosed
     /// comment or tag. Text appended there would not be meta tags, and running again would
     /// add the block once more.
-    fn end_of_head(&self) -> usize {
-        self.open_text.first().copied().unwrap_or(self.markup_end)
+    fn end_of_head(&self, html: &[u8]) -> usize {
+        // Every unclosed comment, tag or doctype starts with `<`; after the last piece of
+        // markup there may be only text, which lol_html does not always locate (a cut
+        // UTF-8 sequence at the end of the page).
+        let end = if html[self.markup_end..].contains(&b'<') {
+            self.markup_end
+        } else {
+            html.len()
+        };
+        self.open_text.first().copied().unwrap_or(end)
     }
 }
 
@@ -242,7 +250,7 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
             (tag.start..end, if joins { &b" "[..] } else { &b""[..] })
         })
         .collect();
-    let at = found.insert_at.unwrap_or_else(|| found.end_of_head());
+    let at = found.insert_at.unwrap_or_else(|| found.end_of_head(html));
     splices.push((at..at, block.as_bytes()));
     splices.sort_by_key(|(range, _)| range.start);
 
@@ -780,6 +788,18 @@ mod tests {
         let at = page.windows(7).position(|w| w == b"</head>").unwrap();
         want.splice(at..at, block.bytes());
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn page_of_a_cut_utf8_sequence_gets_the_block_after_it_once() {
+        // Found by the `meta_tags` fuzz target: lol_html gives such text no location.
+        let tags = tags("Hello", true);
+        let once = inject_meta(b"\xd9", &tags).unwrap();
+        assert_eq!(
+            once,
+            [&b"\xd9"[..], render_block(&tags).as_bytes()].concat()
+        );
+        assert_eq!(inject_meta(&once, &tags).unwrap(), once);
     }
 
     #[test]
