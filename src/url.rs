@@ -14,7 +14,9 @@ pub fn slugify(text: &str) -> String {
                 slug.push('-');
             }
             dash = false;
-            slug.extend(c.to_lowercase());
+            // `İ` lower-cases to `i` and a combining dot, which is no letter: keep the `i`
+            // only, or slugifying the slug again would change it.
+            slug.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
         } else {
             dash = true;
         }
@@ -107,6 +109,20 @@ mod tests {
         ] {
             assert_eq!(slugify(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn slugify_keeps_only_letters_digits_and_dashes_so_it_is_idempotent() {
+        // Found by the `slug` fuzz target: `İ` lower-cases to `i` + U+0307.
+        for input in ["He[İHello,.", "İstanbul"] {
+            let slug = slugify(input);
+            assert!(
+                slug.chars().all(|c| c == '-' || c.is_alphanumeric()),
+                "{slug:?}"
+            );
+            assert_eq!(slugify(&slug), slug);
+        }
+        assert_eq!(slugify("He[İHello,."), "he-ihello");
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub struct OgOverrides {
 pub fn parse(split: &Split<'_>) -> Result<FrontMatter, FrontMatterError> {
     if split.format == Format::Yaml {
         super::shape::check_yaml(split.matter).map_err(|e| {
-            FrontMatterError::new(Some(e.line + split.matter_line - 1), e.message).hint(e.hint)
+            FrontMatterError::new(Some(file_line(split, e.line)), e.message).hint(e.hint)
         })?;
     }
     let (pod, kind) = match split.format {
@@ -127,7 +127,7 @@ pub fn parse(split: &Split<'_>) -> Result<FrontMatter, FrontMatterError> {
     let pod = pod.map_err(|e| {
         let text = e.to_string();
         let text = text.strip_prefix("Deserialize error: ").unwrap_or(&text);
-        let line = line_in_message(text).map(|l| l + split.matter_line - 1);
+        let line = line_in_message(text).map(|l| file_line(split, l));
         let first = text.lines().next().unwrap_or(text).trim();
         FrontMatterError::new(line.or(Some(split.matter_line)), format!("invalid {kind} front matter: {first}"))
             .hint(match split.format {
@@ -274,6 +274,14 @@ fn pod_to_json(pod: Pod) -> Value {
     }
 }
 
+/// The file line of line `line` (1-based) of the front matter as a YAML or TOML parser
+/// counts. YAML counts a lone `\r` as a line break too, so its line can be past the front
+/// matter; the closing delimiter's line is the last one it can be about.
+fn file_line(split: &Split<'_>, line: usize) -> usize {
+    let last = split.matter_line + split.matter.lines().count();
+    (line + split.matter_line).saturating_sub(1).min(last)
+}
+
 /// The first `line N` in a parser's message (yaml-rust2 and toml both say it that way).
 fn line_in_message(message: &str) -> Option<usize> {
     let at = message.find("line ")?;
@@ -341,6 +349,15 @@ mod tests {
             (3..=5).contains(&line),
             "line {line} should be near the broken list"
         );
+    }
+
+    #[test]
+    fn yaml_error_line_is_a_line_of_the_file_when_the_matter_has_lone_cr() {
+        // Found by the `front_matter` fuzz target.
+        let text = "---\nx: 1\ry: 2\rz: 3\rbad\rw: 4\n---\n";
+        let err = parse_text(text).unwrap_err();
+        assert!(err.message.starts_with("invalid YAML"), "{err:?}");
+        assert!(err.line.is_some_and(|l| (2..=3).contains(&l)), "{err:?}");
     }
 
     #[test]

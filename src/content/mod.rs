@@ -367,6 +367,30 @@ pub fn read_post(path: &Path, shown: &Path, max_size: ByteSize) -> Result<Vec<u8
 /// Reads, splits, parses and renders one source.
 fn read_page(site_dir: &Path, source: &Source, max_size: ByteSize) -> Result<Post, Problem> {
     let shown = display_path(site_dir, &source.path);
+    let bytes = read_post(&source.path, &shown, max_size)?;
+    page_from_bytes(shown, source, bytes)
+}
+
+/// Reads a post from its bytes as if it were the file `content/<file_name>`: what the
+/// build does with every post once the file is read. Public for the fuzz targets.
+pub fn post_from_bytes(file_name: &str, bytes: Vec<u8>) -> Result<Post, Problem> {
+    let path = PathBuf::from("content").join(file_name);
+    let source = Source {
+        kind: PageKind::Post,
+        dir_url: String::new(),
+        name: path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        bundle: None,
+        path: path.clone(),
+    };
+    page_from_bytes(path, &source, bytes)
+}
+
+/// Splits, parses and renders the bytes of `source`; `shown` names it in problems.
+fn page_from_bytes(shown: PathBuf, source: &Source, bytes: Vec<u8>) -> Result<Post, Problem> {
     let problem = |e: FrontMatterError| {
         let p = Problem::input(&shown, e.message).at_line(e.line);
         match e.hint {
@@ -374,7 +398,6 @@ fn read_page(site_dir: &Path, source: &Source, max_size: ByteSize) -> Result<Pos
             None => p,
         }
     };
-    let bytes = read_post(&source.path, &shown, max_size)?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -15,7 +15,8 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use lol_html::errors::RewritingError;
-use lol_html::{HtmlRewriter, Settings, element, end_tag};
+use lol_html::html_content::TextType;
+use lol_html::{HtmlRewriter, Settings, doc_comments, doc_text, doctype, element, end_tag};
 
 use crate::site::templates::escape_html;
 
@@ -74,6 +75,9 @@ const HEAD_ELEMENTS: [&str; 10] = [
     "html", "head", "title", "meta", "link", "style", "script", "noscript", "base", "template",
 ];
 
+/// Head elements whose content is not markup: text, or (`<template>`) inert.
+const TEXT_ELEMENTS: [&str; 5] = ["title", "script", "style", "noscript", "template"];
+
 /// Where the edits go, in bytes of the input; shared with end-tag handlers, which must be
 /// `'static`.
 #[derive(Default)]
@@ -84,6 +88,33 @@ struct Edits {
     insert_at: Option<usize>,
     /// Open `<template>`s: their content is inert, so it is no insertion point.
     template_depth: usize,
+    /// Where the last finished piece of markup ends (tag, comment, doctype or plain text):
+    /// a page that ends in an unclosed comment or tag has its end there.
+    markup_end: usize,
+    /// Starts of the open [`TEXT_ELEMENTS`], outermost first.
+    open_text: Vec<usize>,
+}
+
+impl Edits {
+    fn markup_until(&mut self, end: usize) {
+        self.markup_end = self.markup_end.max(end);
+    }
+
+    /// Where the block goes when the page has no `</head>` and no body: at its end, unless
+    /// that end is inside an element whose content is no markup, or inside an unclosed
+    /// comment or tag. Text appended there would not be meta tags, and running again would
+    /// add the block once more.
+    fn end_of_head(&self, html: &[u8]) -> usize {
+        // Every unclosed comment, tag or doctype starts with `<`; after the last piece of
+        // markup there may be only text, which lol_html does not always locate (a cut
+        // UTF-8 sequence at the end of the page).
+        let end = if html[self.markup_end..].contains(&b'<') {
+            self.markup_end
+        } else {
+            html.len()
+        };
+        self.open_text.first().copied().unwrap_or(end)
+    }
 }
 
 /// Puts `tags` into the page's `<head>`, replacing earlier tags of the same properties.
@@ -99,6 +130,24 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
         let mut found = on_element.borrow_mut();
         let start_tag = el.source_location().bytes();
         let name = el.tag_name();
+        if found.open_text.is_empty() {
+            found.markup_until(start_tag.end);
+        }
+        if TEXT_ELEMENTS.contains(&name.as_str()) {
+            found.open_text.push(start_tag.start);
+            if el.can_have_content() {
+                // Never called for an unclosed one, which then stays open to the end.
+                let edits = on_element.clone();
+                el.on_end_tag(end_tag!(move |end| {
+                    let mut edits = edits.borrow_mut();
+                    edits.open_text.pop();
+                    if edits.open_text.is_empty() {
+                        edits.markup_until(end.source_location().bytes().end);
+                    }
+                    Ok(())
+                }))?;
+            }
+        }
         if name == "meta" {
             if meta_key(el.get_attribute("property"), el.get_attribute("name"))
                 .is_some_and(|key| MANAGED.contains(&key.as_str()))
@@ -126,6 +175,40 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
         }
         Ok(())
     }));
+    let (on_doctype, on_comment, on_text) = (edits.clone(), edits.clone(), edits.clone());
+    let settings = settings
+        .append_document_content_handler(doctype!(move |d| {
+            // A doctype ends at its first `>`, even one in quotes; without one it runs
+            // to the end of the page.
+            let at = d.source_location().bytes();
+            if html[at.clone()].ends_with(b">") {
+                on_doctype.borrow_mut().markup_until(at.end);
+            }
+            Ok(())
+        }))
+        .append_document_content_handler(doc_comments!(move |c| {
+            let at = c.source_location().bytes();
+            if is_closed_comment(&html[at.clone()]) {
+                on_comment.borrow_mut().markup_until(at.end);
+            }
+            Ok(())
+        }))
+        .append_document_content_handler(doc_text!(move |t| {
+            let at = t.source_location().bytes();
+            // The empty chunk that ends a text adds nothing. A `<` or `</` at the very end
+            // is text only because nothing follows: what is appended to it is a tag.
+            if t.text_type() == TextType::Data && !at.is_empty() {
+                let text = &html[at.clone()];
+                let open = if text.ends_with(b"</") {
+                    2
+                } else {
+                    usize::from(text.ends_with(b"<"))
+                };
+                let end = at.end - open;
+                on_text.borrow_mut().markup_until(end);
+            }
+            Ok(())
+        }));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     // Parsing stops once the head has ended and no `<meta` follows: a page's body is most
     // of its bytes and rarely holds one.
@@ -156,10 +239,18 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
                 .count();
             let end = tag.end + blank;
             let whole_text = html.get(end).is_none_or(|&b| b == b'<');
-            (tag.start..if whole_text { end } else { tag.end }, &b""[..])
+            let end = if whole_text { end } else { tag.end };
+            // A `<` right before the tag is text; with the tag gone it would start a tag
+            // or comment with what follows (`<` `<meta …>` `p>` becoming `<p>`), so a
+            // space stands in for the tag there.
+            let joins = html[..tag.start].ends_with(b"<")
+                && html
+                    .get(end)
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b"/!?".contains(b));
+            (tag.start..end, if joins { &b" "[..] } else { &b""[..] })
         })
         .collect();
-    let at = found.insert_at.unwrap_or(html.len());
+    let at = found.insert_at.unwrap_or_else(|| found.end_of_head(html));
     splices.push((at..at, block.as_bytes()));
     splices.sort_by_key(|(range, _)| range.start);
 
@@ -183,6 +274,19 @@ fn has_meta_tag(html: &[u8]) -> bool {
         html.get(at + 1..at + 5)
             .is_some_and(|name| name.eq_ignore_ascii_case(b"meta"))
     })
+}
+
+/// Whether a comment's source is closed: `<!-- … -->` (also `--!>`, `<!-->`), or a bogus
+/// comment such as `<? … >` or `<!x>`, which ends at the first `>`. An unclosed one runs
+/// to the end of the page.
+fn is_closed_comment(source: &[u8]) -> bool {
+    if source.starts_with(b"<!--") {
+        source == b"<!-->"
+            || source == b"<!--->"
+            || (source.len() >= 7 && (source.ends_with(b"-->") || source.ends_with(b"--!>")))
+    } else {
+        source.ends_with(b">")
+    }
 }
 
 /// Every `<meta>` with a `property` or `name` and a `content`, in document order: the key
@@ -517,6 +621,51 @@ mod tests {
             "<head><template><div>t</div></template>{M}</head><body></body>",
         ),
         (
+            "page ending inside an unclosed script (found by fuzzing)",
+            "<script>alert(1)</s",
+            "{M}<script>alert(1)</s",
+        ),
+        (
+            "page ending inside an unclosed title or template",
+            "<!doctype html><meta charset=utf-8><template><title>x</template>",
+            "<!doctype html><meta charset=utf-8>{M}<template><title>x</template>",
+        ),
+        (
+            "page ending inside an unclosed comment",
+            "<!doctype html><title>x</title><!-- a -- >",
+            "<!doctype html><title>x</title>{M}<!-- a -- >",
+        ),
+        (
+            "page ending inside an unfinished tag",
+            "<title>x</title>\n<link rel=\"a",
+            "<title>x</title>\n{M}<link rel=\"a",
+        ),
+        (
+            "page ending inside an unclosed doctype (found by fuzzing)",
+            "<!doctype h\0\" < 1",
+            "{M}<!doctype h\0\" < 1",
+        ),
+        (
+            "page ending in `</` (found by fuzzing)",
+            "<title>x</title>\n</",
+            "<title>x</title>\n{M}</",
+        ),
+        (
+            "page ending in `<`",
+            "<title>x</title> a <",
+            "<title>x</title> a {M}<",
+        ),
+        (
+            "a `<` before a stale tag does not join what follows it (found by fuzzing)",
+            "<html><<meta name=\"twitter:card\" content=\"x\">D><title>x</title></head>",
+            "<html>< D><title>x</title>{M}</head>",
+        ),
+        (
+            "page ending after a closed comment or bogus comment appends",
+            "<title>x</title><!----><?x>",
+            "<title>x</title><!----><?x>{M}",
+        ),
+        (
             "unmanaged meta tags untouched",
             "<head><meta name=\"description\" content=\"d\">\n<meta property=\"og:locale\" content=\"en_US\">\n<meta property=\"article:tag\" content=\"rust\">\n<meta name=\"viewport\" content=\"width=device-width\">\n</head>",
             "<head><meta name=\"description\" content=\"d\">\n<meta property=\"og:locale\" content=\"en_US\">\n<meta property=\"article:tag\" content=\"rust\">\n<meta name=\"viewport\" content=\"width=device-width\">\n{M}</head>",
@@ -639,6 +788,18 @@ mod tests {
         let at = page.windows(7).position(|w| w == b"</head>").unwrap();
         want.splice(at..at, block.bytes());
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn page_of_a_cut_utf8_sequence_gets_the_block_after_it_once() {
+        // Found by the `meta_tags` fuzz target: lol_html gives such text no location.
+        let tags = tags("Hello", true);
+        let once = inject_meta(b"\xd9", &tags).unwrap();
+        assert_eq!(
+            once,
+            [&b"\xd9"[..], render_block(&tags).as_bytes()].concat()
+        );
+        assert_eq!(inject_meta(&once, &tags).unwrap(), once);
     }
 
     #[test]
