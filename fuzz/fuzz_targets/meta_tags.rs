@@ -97,9 +97,20 @@ fuzz_target!(|data: &[u8]| {
     // The block alone: each value escaped, so it reads back exactly and adds no markup.
     let block = inject_meta(b"", &tags).expect("an empty page always takes the block");
     let facts = page_facts(&block);
+    // lol_html decodes an attribute value as a document of its own and drops a byte-order
+    // mark at its start; the block keeps it, and browsers read it.
+    let expected: Vec<_> = expected(&tags)
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                v.strip_prefix('\u{feff}').map_or(v.clone(), str::to_string),
+            )
+        })
+        .collect();
     assert_eq!(
         facts.meta,
-        expected(&tags),
+        expected,
         "{:?}",
         String::from_utf8_lossy(&block)
     );

@@ -15,8 +15,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use lol_html::errors::RewritingError;
-use lol_html::html_content::TextType;
-use lol_html::{HtmlRewriter, Settings, doc_comments, doc_text, doctype, element, end_tag};
+use lol_html::{HtmlRewriter, Settings, doc_comments, doctype, element, end_tag};
 
 use crate::site::templates::escape_html;
 
@@ -88,8 +87,7 @@ struct Edits {
     insert_at: Option<usize>,
     /// Open `<template>`s: their content is inert, so it is no insertion point.
     template_depth: usize,
-    /// Where the last finished piece of markup ends (tag, comment, doctype or plain text):
-    /// a page that ends in an unclosed comment or tag has its end there.
+    /// Where the last finished tag, comment or doctype ends.
     markup_end: usize,
     /// Starts of the open [`TEXT_ELEMENTS`], outermost first.
     open_text: Vec<usize>,
@@ -105,14 +103,11 @@ impl Edits {
     /// comment or tag. Text appended there would not be meta tags, and running again would
     /// add the block once more.
     fn end_of_head(&self, html: &[u8]) -> usize {
-        // Every unclosed comment, tag or doctype starts with `<`; after the last piece of
-        // markup there may be only text, which lol_html does not always locate (a cut
-        // UTF-8 sequence at the end of the page).
-        let end = if html[self.markup_end..].contains(&b'<') {
-            self.markup_end
-        } else {
-            html.len()
-        };
+        // After the last finished tag, comment or doctype comes text up to the first `<`,
+        // which starts what is left unfinished (`<`, `</`, `<!--`, `<a href`…). Text is
+        // found by bytes: lol_html gives some (a cut UTF-8 sequence) no location.
+        let rest = &html[self.markup_end..];
+        let end = self.markup_end + rest.iter().position(|&b| b == b'<').unwrap_or(rest.len());
         self.open_text.first().copied().unwrap_or(end)
     }
 }
@@ -175,7 +170,7 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
         }
         Ok(())
     }));
-    let (on_doctype, on_comment, on_text) = (edits.clone(), edits.clone(), edits.clone());
+    let (on_doctype, on_comment) = (edits.clone(), edits.clone());
     let settings = settings
         .append_document_content_handler(doctype!(move |d| {
             // A doctype ends at its first `>`, even one in quotes; without one it runs
@@ -190,22 +185,6 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
             let at = c.source_location().bytes();
             if is_closed_comment(&html[at.clone()]) {
                 on_comment.borrow_mut().markup_until(at.end);
-            }
-            Ok(())
-        }))
-        .append_document_content_handler(doc_text!(move |t| {
-            let at = t.source_location().bytes();
-            // The empty chunk that ends a text adds nothing. A `<` or `</` at the very end
-            // is text only because nothing follows: what is appended to it is a tag.
-            if t.text_type() == TextType::Data && !at.is_empty() {
-                let text = &html[at.clone()];
-                let open = if text.ends_with(b"</") {
-                    2
-                } else {
-                    usize::from(text.ends_with(b"<"))
-                };
-                let end = at.end - open;
-                on_text.borrow_mut().markup_until(end);
             }
             Ok(())
         }));
@@ -791,13 +770,21 @@ mod tests {
     }
 
     #[test]
-    fn page_of_a_cut_utf8_sequence_gets_the_block_after_it_once() {
+    fn text_of_a_cut_utf8_sequence_gets_the_block_after_it_once() {
         // Found by the `meta_tags` fuzz target: lol_html gives such text no location.
         let tags = tags("Hello", true);
         let once = inject_meta(b"\xd9", &tags).unwrap();
         assert_eq!(
             once,
             [&b"\xd9"[..], render_block(&tags).as_bytes()].concat()
+        );
+        assert_eq!(inject_meta(&once, &tags).unwrap(), once);
+        // Before an unclosed doctype too: the block goes between the text and it.
+        let once = inject_meta(b"\xf3<!doctype!dg", &tags).unwrap();
+        let block = render_block(&tags);
+        assert_eq!(
+            once,
+            [&b"\xf3"[..], block.as_bytes(), b"<!doctype!dg"].concat()
         );
         assert_eq!(inject_meta(&once, &tags).unwrap(), once);
     }
