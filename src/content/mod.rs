@@ -105,6 +105,14 @@ impl Post {
     }
 }
 
+/// A file's name without its extension, as a post's name (and date prefix) is read.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// A source's text without its byte-order mark, with `\n` line ends.
 fn normalize(text: &str) -> String {
     text.strip_prefix('\u{feff}')
@@ -246,11 +254,7 @@ fn walk(site_dir: &Path, content_dir: &Path, report: &Report) -> (Vec<Source>, V
             _ => Source {
                 kind: PageKind::Post,
                 dir_url: dir_url(rel_dir),
-                name: path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
+                name: stem(&path),
                 bundle: None,
                 path,
             },
@@ -378,11 +382,7 @@ pub fn post_from_bytes(file_name: &str, bytes: Vec<u8>) -> Result<Post, Problem>
     let source = Source {
         kind: PageKind::Post,
         dir_url: String::new(),
-        name: path
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned(),
+        name: stem(&path),
         bundle: None,
         path: path.clone(),
     };
