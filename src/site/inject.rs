@@ -10,6 +10,7 @@
 //! `<meta …>` and a newline, and removing a tag also removes the whitespace-only text right
 //! after it.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
@@ -44,10 +45,19 @@ pub struct OgImage {
     pub alt: String,
 }
 
-/// The page could not be read as HTML, e.g. markup lol_html cannot parse unambiguously.
+/// Why the meta tags could not be put into a page.
 #[derive(Debug, thiserror::Error)]
-#[error("could not parse the page's HTML to put the meta tags in")]
-pub struct InjectError(#[from] RewritingError);
+pub enum InjectError {
+    /// Markup lol_html cannot parse unambiguously.
+    #[error("could not parse the page's HTML to put the meta tags in")]
+    Parse(#[from] RewritingError),
+    /// Each removal of an old tag revealed another (markup built to do that).
+    #[error(
+        "removing the page's old og:/twitter: meta tags revealed new ones {0} times over; \
+         check the markup around its <meta> tags (an unclosed <svg> or <script>?)"
+    )]
+    Unsettled(usize),
+}
 
 /// Every property this module writes, in the order it writes them. An existing tag with
 /// one of these is replaced even when this page gets none of it (no image, no site name).
@@ -118,7 +128,36 @@ impl Edits {
 /// lol_html would need a text handler to drop the whitespace after a removed tag, and any
 /// text handler makes lol_html re-encode all text as UTF-8, turning a Latin-1 page's
 /// accents into U+FFFD.
+///
+/// Removing a stale tag can change how the rest of the page parses: a `<meta>` inside
+/// `<svg>` ends the SVG, and with it gone a later `<script>` is SVG markup rather than
+/// script text, so a tag written in that text becomes a real one. The page is read again
+/// after each removal until no stale tag is left; the block goes where that page's head
+/// ends, so injecting twice gives the bytes of injecting once.
 pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError> {
+    let mut page = Cow::Borrowed(html);
+    let mut found = scan(&page)?;
+    let mut passes = 1;
+    while !found.stale.is_empty() {
+        if passes == MAX_PASSES {
+            return Err(InjectError::Unsettled(MAX_PASSES));
+        }
+        let removals = found.stale.iter().map(|tag| removal(&page, tag.clone()));
+        page = Cow::Owned(splice(&page, removals));
+        found = scan(&page)?;
+        passes += 1;
+    }
+    let at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
+    let block = render_block(tags);
+    Ok(splice(&page, [(at..at, block.as_bytes())]))
+}
+
+/// How many times a page is read before giving up on removing its stale tags. Each
+/// removal that reveals another tag needs markup built for it; real pages need two reads.
+const MAX_PASSES: usize = 8;
+
+/// Finds the managed tags of a page and where its head ends.
+fn scan(html: &[u8]) -> Result<Edits, InjectError> {
     let edits = Rc::new(RefCell::new(Edits::default()));
     let on_element = edits.clone();
     let settings = Settings::new().append_element_content_handler(element!("*", move |el| {
@@ -203,45 +242,41 @@ pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError>
     if !done {
         rewriter.end()?;
     }
+    Ok(edits.take())
+}
 
-    let found = edits.borrow();
-    let block = render_block(tags);
-    let mut splices: Vec<(Range<usize>, &[u8])> = found
-        .stale
+/// What removing a stale tag (its start tag at `tag`) replaces, and with what.
+fn removal(html: &[u8], tag: Range<usize>) -> (Range<usize>, &'static [u8]) {
+    // Whitespace-only text after a tag goes with it, so that removing the block and
+    // inserting it again gives back the same bytes.
+    let blank = html[tag.end..]
         .iter()
-        .map(|tag| {
-            // Whitespace-only text after a tag goes with it, so that removing the block
-            // and inserting it again gives back the same bytes.
-            let blank = html[tag.end..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-            let end = tag.end + blank;
-            let whole_text = html.get(end).is_none_or(|&b| b == b'<');
-            let end = if whole_text { end } else { tag.end };
-            // A `<` right before the tag is text; with the tag gone it would start a tag
-            // or comment with what follows (`<` `<meta …>` `p>` becoming `<p>`), so a
-            // space stands in for the tag there.
-            let joins = html[..tag.start].ends_with(b"<")
-                && html
-                    .get(end)
-                    .is_some_and(|b| b.is_ascii_alphabetic() || b"/!?".contains(b));
-            (tag.start..end, if joins { &b" "[..] } else { &b""[..] })
-        })
-        .collect();
-    let at = found.insert_at.unwrap_or_else(|| found.end_of_head(html));
-    splices.push((at..at, block.as_bytes()));
-    splices.sort_by_key(|(range, _)| range.start);
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    let end = tag.end + blank;
+    let whole_text = html.get(end).is_none_or(|&b| b == b'<');
+    let end = if whole_text { end } else { tag.end };
+    // A `<` right before the tag is text; with the tag gone it would start a tag or
+    // comment with what follows (`<` `<meta …>` `p>` becoming `<p>`), so a space stands
+    // in for the tag there.
+    let joins = html[..tag.start].ends_with(b"<")
+        && html
+            .get(end)
+            .is_some_and(|b| b.is_ascii_alphabetic() || b"/!?".contains(b));
+    (tag.start..end, if joins { b" " } else { b"" })
+}
 
-    let mut out = Vec::with_capacity(html.len() + block.len());
+/// `html` with each range replaced by its bytes; the ranges are in order and apart.
+fn splice<'a>(html: &[u8], edits: impl IntoIterator<Item = (Range<usize>, &'a [u8])>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(html.len() + 1024);
     let mut copied = 0;
-    for (range, with) in splices {
+    for (range, with) in edits {
         out.extend_from_slice(&html[copied..range.start]);
         out.extend_from_slice(with);
         copied = range.end;
     }
     out.extend_from_slice(&html[copied..]);
-    Ok(out)
+    out
 }
 
 /// How much of a page is parsed at a time while looking for the end of its head.
@@ -620,6 +655,11 @@ mod tests {
             "<title>x</title>\n{M}<link rel=\"a",
         ),
         (
+            "a removed tag that ended an SVG makes a later script's text a tag (found by fuzzing)",
+            "<svg><meta property=\"og:title\" content=\"a\"><script><meta property=\"og:title\" content=\"b\"></script>",
+            "{M}<svg><script></script>",
+        ),
+        (
             "page ending inside an unclosed doctype (found by fuzzing)",
             "<!doctype h\0\" < 1",
             "{M}<!doctype h\0\" < 1",
@@ -787,6 +827,20 @@ mod tests {
             [&b"\xf3"[..], block.as_bytes(), b"<!doctype!dg"].concat()
         );
         assert_eq!(inject_meta(&once, &tags).unwrap(), once);
+    }
+
+    #[test]
+    fn a_page_that_keeps_revealing_tags_is_refused() {
+        // Each SVG's title holds the next one; every removal reveals one more tag.
+        const LINK: &str = "<svg><meta property=\"og:title\" content=\"a\"><title>";
+        let page = LINK.repeat(MAX_PASSES);
+        let err = inject_meta(page.as_bytes(), &tags("Hello", true)).unwrap_err();
+        assert!(matches!(err, InjectError::Unsettled(MAX_PASSES)), "{err}");
+        assert!(err.to_string().contains("<svg>"), "{err}");
+        // One fewer settles.
+        let page = LINK.repeat(MAX_PASSES - 1);
+        let once = inject(&page, &tags("Hello", true));
+        assert_eq!(inject(&once, &tags("Hello", true)), once);
     }
 
     #[test]
