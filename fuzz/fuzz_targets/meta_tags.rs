@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ogforge::site::inject::{MetaTags, OgImage, inject_meta, page_facts};
+use ogforge::site::inject::{MetaTags, OgImage, inject_meta, inject_meta_in_chunks, page_facts};
 
 /// The tags a page gets: ten fields of the input (title, description, URL, type, site
 /// name, image URL, width, height, MIME type, alt) each ended by a 0x1F byte; an empty
@@ -122,6 +122,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(once) = inject_meta(html, &tags) else {
         return;
     };
+
+    // Reading stops at the end of the head when no `<meta` follows; read in small pieces,
+    // the page must come out as when read whole (a page too short to be cut otherwise).
+    let chunk = 1 + html.len() % 61;
+    let whole = inject_meta_in_chunks(html, &tags, usize::MAX);
+    assert!(
+        whole.is_err() || inject_meta_in_chunks(html, &tags, chunk).ok() == whole.ok(),
+        "reading in pieces of {chunk} bytes differs"
+    );
     let twice = inject_meta(&once, &tags).expect("an injected page parses again");
     assert!(
         twice == once,

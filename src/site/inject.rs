@@ -101,6 +101,11 @@ struct Edits {
     markup_end: usize,
     /// Starts of the open [`TEXT_ELEMENTS`], outermost first.
     open_text: Vec<usize>,
+    /// Whether an `<svg>` or `<math>` has started.
+    foreign: bool,
+    /// Whether a stale tag came after an `<svg>` or `<math>`, so that removing it may
+    /// change how the rest of the page parses.
+    reread: bool,
 }
 
 impl Edits {
@@ -129,35 +134,59 @@ impl Edits {
 /// text handler makes lol_html re-encode all text as UTF-8, turning a Latin-1 page's
 /// accents into U+FFFD.
 ///
-/// Removing a stale tag can change how the rest of the page parses: a `<meta>` inside
-/// `<svg>` ends the SVG, and with it gone a later `<script>` is SVG markup rather than
-/// script text, so a tag written in that text becomes a real one. The page is read again
-/// after each removal until no stale tag is left; the block goes where that page's head
-/// ends, so injecting twice gives the bytes of injecting once.
+/// A `<meta>` does not change how what follows it parses, except inside `<svg>` or
+/// `<math>`, which it ends: with it removed, a later `<title>` or `<script>` is SVG markup
+/// rather than text, and a tag written in that text becomes a real one. A page whose
+/// stale tags come after an `<svg>` or `<math>` is read again after their removal, until
+/// none is left; the block goes where that page's head ends, so injecting twice gives the
+/// bytes of injecting once.
 pub fn inject_meta(html: &[u8], tags: &MetaTags) -> Result<Vec<u8>, InjectError> {
+    inject_reading(html, tags, PARSE_CHUNK)
+}
+
+/// [`inject_meta`], reading the page `chunk` bytes at a time: the fuzz target checks that
+/// stopping at the end of the head gives the bytes of reading the whole page.
+#[cfg(fuzzing)]
+pub fn inject_meta_in_chunks(
+    html: &[u8],
+    tags: &MetaTags,
+    chunk: usize,
+) -> Result<Vec<u8>, InjectError> {
+    inject_reading(html, tags, chunk)
+}
+
+fn inject_reading(html: &[u8], tags: &MetaTags, chunk: usize) -> Result<Vec<u8>, InjectError> {
     let mut page = Cow::Borrowed(html);
-    let mut found = scan(&page)?;
+    let mut found = scan(&page, chunk)?;
     let mut passes = 1;
-    while !found.stale.is_empty() {
+    while found.reread {
         if passes == MAX_PASSES {
             return Err(InjectError::Unsettled(MAX_PASSES));
         }
         let removals = found.stale.iter().map(|tag| removal(&page, tag.clone()));
         page = Cow::Owned(splice(&page, removals));
-        found = scan(&page)?;
+        found = scan(&page, chunk)?;
         passes += 1;
     }
     let at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
     let block = render_block(tags);
-    Ok(splice(&page, [(at..at, block.as_bytes())]))
+    let mut edits: Vec<_> = found
+        .stale
+        .iter()
+        .map(|tag| removal(&page, tag.clone()))
+        .collect();
+    edits.push((at..at, block.as_bytes()));
+    edits.sort_by_key(|(range, _)| range.start);
+    Ok(splice(&page, edits))
 }
 
 /// How many times a page is read before giving up on removing its stale tags. Each
 /// removal that reveals another tag needs markup built for it; real pages need two reads.
 const MAX_PASSES: usize = 8;
 
-/// Finds the managed tags of a page and where its head ends.
-fn scan(html: &[u8]) -> Result<Edits, InjectError> {
+/// Finds the managed tags of a page and where its head ends, reading it `chunk` bytes at
+/// a time.
+fn scan(html: &[u8], chunk: usize) -> Result<Edits, InjectError> {
     let edits = Rc::new(RefCell::new(Edits::default()));
     let on_element = edits.clone();
     let settings = Settings::new().append_element_content_handler(element!("*", move |el| {
@@ -182,11 +211,15 @@ fn scan(html: &[u8]) -> Result<Edits, InjectError> {
                 }))?;
             }
         }
+        if name == "svg" || name == "math" {
+            found.foreign = true;
+        }
         if name == "meta" {
             if meta_key(el.get_attribute("property"), el.get_attribute("name"))
                 .is_some_and(|key| MANAGED.contains(&key.as_str()))
             {
                 found.stale.push(start_tag);
+                found.reread |= found.foreign;
             }
         } else if name == "head" {
             // Never called when `</head>` is left out (legal HTML): the body cases cover that.
@@ -231,8 +264,8 @@ fn scan(html: &[u8]) -> Result<Edits, InjectError> {
     // Parsing stops once the head has ended and no `<meta` follows: a page's body is most
     // of its bytes and rarely holds one.
     let mut done = false;
-    for chunk in html.chunks(PARSE_CHUNK) {
-        rewriter.write(chunk)?;
+    for piece in html.chunks(chunk) {
+        rewriter.write(piece)?;
         let head_end = edits.borrow().insert_at;
         if head_end.is_some_and(|at| !has_meta_tag(&html[at..])) {
             done = true;
