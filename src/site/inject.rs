@@ -101,14 +101,18 @@ struct Edits {
     markup_end: usize,
     /// Starts of the open [`TEXT_ELEMENTS`], outermost first.
     open_text: Vec<usize>,
-    /// Whether an `<svg>` or `<math>` has started.
-    foreign: bool,
-    /// Whether a stale tag came after an `<svg>` or `<math>`, so that removing it may
-    /// change how the rest of the page parses.
-    reread: bool,
+    /// Where the first `<svg>` or `<math>` starts.
+    foreign_at: Option<usize>,
 }
 
 impl Edits {
+    /// Whether a stale tag comes after an `<svg>` or `<math>`, so that removing it may
+    /// change how the rest of the page parses.
+    fn reread(&self) -> bool {
+        let last_stale = self.stale.last().map(|tag| tag.start);
+        self.foreign_at.is_some_and(|at| last_stale > Some(at))
+    }
+
     fn markup_until(&mut self, end: usize) {
         self.markup_end = self.markup_end.max(end);
     }
@@ -157,32 +161,29 @@ pub fn inject_meta_in_chunks(
 
 fn inject_reading(html: &[u8], tags: &MetaTags, chunk: usize) -> Result<Vec<u8>, InjectError> {
     let mut page = Cow::Borrowed(html);
-    let mut found = scan(&page, chunk)?;
-    let mut passes = 1;
-    while found.reread {
-        if passes == MAX_PASSES {
-            return Err(InjectError::Unsettled(MAX_PASSES));
+    for _ in 0..MAX_READS {
+        let found = scan(&page, chunk)?;
+        let mut edits: Vec<_> = found
+            .stale
+            .iter()
+            .map(|tag| removal(&page, tag.clone()))
+            .collect();
+        if !found.reread() {
+            let at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
+            let block = render_block(tags);
+            edits.push((at..at, block.as_bytes()));
+            edits.sort_by_key(|(range, _)| range.start);
+            return Ok(splice(&page, &edits));
         }
-        let removals = found.stale.iter().map(|tag| removal(&page, tag.clone()));
-        page = Cow::Owned(splice(&page, removals));
-        found = scan(&page, chunk)?;
-        passes += 1;
+        page = Cow::Owned(splice(&page, &edits));
     }
-    let at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
-    let block = render_block(tags);
-    let mut edits: Vec<_> = found
-        .stale
-        .iter()
-        .map(|tag| removal(&page, tag.clone()))
-        .collect();
-    edits.push((at..at, block.as_bytes()));
-    edits.sort_by_key(|(range, _)| range.start);
-    Ok(splice(&page, edits))
+    Err(InjectError::Unsettled(MAX_READS))
 }
 
 /// How many times a page is read before giving up on removing its stale tags. Each
-/// removal that reveals another tag needs markup built for it; real pages need two reads.
-const MAX_PASSES: usize = 8;
+/// removal that reveals another tag needs markup built for it; a page needs one read, or
+/// two when its stale tags come after an `<svg>` or `<math>`.
+const MAX_READS: usize = 8;
 
 /// Finds the managed tags of a page and where its head ends, reading it `chunk` bytes at
 /// a time.
@@ -212,14 +213,13 @@ fn scan(html: &[u8], chunk: usize) -> Result<Edits, InjectError> {
             }
         }
         if name == "svg" || name == "math" {
-            found.foreign = true;
+            found.foreign_at.get_or_insert(start_tag.start);
         }
         if name == "meta" {
             if meta_key(el.get_attribute("property"), el.get_attribute("name"))
                 .is_some_and(|key| MANAGED.contains(&key.as_str()))
             {
                 found.stale.push(start_tag);
-                found.reread |= found.foreign;
             }
         } else if name == "head" {
             // Never called when `</head>` is left out (legal HTML): the body cases cover that.
@@ -300,8 +300,9 @@ fn removal(html: &[u8], tag: Range<usize>) -> (Range<usize>, &'static [u8]) {
 }
 
 /// `html` with each range replaced by its bytes; the ranges are in order and apart.
-fn splice<'a>(html: &[u8], edits: impl IntoIterator<Item = (Range<usize>, &'a [u8])>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(html.len() + 1024);
+fn splice(html: &[u8], edits: &[(Range<usize>, &[u8])]) -> Vec<u8> {
+    let added: usize = edits.iter().map(|(_, with)| with.len()).sum();
+    let mut out = Vec::with_capacity(html.len() + added);
     let mut copied = 0;
     for (range, with) in edits {
         out.extend_from_slice(&html[copied..range.start]);
@@ -866,12 +867,12 @@ mod tests {
     fn a_page_that_keeps_revealing_tags_is_refused() {
         // Each SVG's title holds the next one; every removal reveals one more tag.
         const LINK: &str = "<svg><meta property=\"og:title\" content=\"a\"><title>";
-        let page = LINK.repeat(MAX_PASSES);
+        let page = LINK.repeat(MAX_READS);
         let err = inject_meta(page.as_bytes(), &tags("Hello", true)).unwrap_err();
-        assert!(matches!(err, InjectError::Unsettled(MAX_PASSES)), "{err}");
+        assert!(matches!(err, InjectError::Unsettled(MAX_READS)), "{err}");
         assert!(err.to_string().contains("<svg>"), "{err}");
         // One fewer settles.
-        let page = LINK.repeat(MAX_PASSES - 1);
+        let page = LINK.repeat(MAX_READS - 1);
         let once = inject(&page, &tags("Hello", true));
         assert_eq!(inject(&once, &tags("Hello", true)), once);
     }
