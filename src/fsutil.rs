@@ -68,8 +68,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)
         .with_context(|| format!("could not create folder {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    // A temporary file is private (0600) by default; an output is published, so it gets
+    // the mode any new file gets here (0666 less the umask), as `fs::write` would give.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)
@@ -114,6 +119,20 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    /// A web server running as another user must be able to read what a build wrote.
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_mode_of_any_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.html");
+        fs::write(&plain, b"x").unwrap();
+        let written = dir.path().join("page.html");
+        write_atomic(&written, b"x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&written), mode(&plain));
     }
 
     #[test]
