@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
+use fake_snapsharp::{FakeConfig, FakeServer};
 use ogforge::config::RateLimit;
-use ogforge::fake_snapsharp::{FakeConfig, FakeServer};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
@@ -533,7 +533,10 @@ fn remote(args: &Args, tools: &Tools, site: &Site, out: &mut String) -> Result<(
             FakeConfig::default()
                 .key(API_KEY)
                 .latency(Duration::from_millis(args.latency_ms))
-                .rate_limit(limit),
+                .rate_limit(fake_snapsharp::RateLimit {
+                    requests: limit.requests,
+                    per: limit.per,
+                }),
         );
         site.write_config(&format!(
             "\n[og]\nbackend = \"snapsharp\"\n\n[snapsharp]\nbase_url = \"{}\"\nconcurrency = {}\nrate_limit = \"{limit}\"\n",

@@ -24,7 +24,6 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod content;
-pub mod fake_snapsharp;
 pub mod fingerprint;
 pub mod fsutil;
 pub mod json;

@@ -2,7 +2,7 @@
 //! server (calls made, none on a rebuild, a 404 failing only its screenshot), pages that
 //! show them, a card made from one.
 
-use ogforge::fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction};
+use fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction};
 
 use crate::support::{CONFIG, Site};
 

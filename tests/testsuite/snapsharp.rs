@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use ogforge::config::RateLimit;
-use ogforge::fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction};
+use fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction, RateLimit};
 
 use crate::support::{CONFIG, Run, Site};
 

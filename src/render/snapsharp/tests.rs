@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction, solid_png};
+use fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction, solid_png};
 
 fn config(server: &FakeServer) -> SnapsharpConfig {
     SnapsharpConfig {

@@ -1,15 +1,20 @@
-//! A fake SnapSharp API on 127.0.0.1, for tests and for trying ogforge by hand
-//! (`fake-snapsharp`). It follows SNAPSHARP.md: it checks the bearer key, enforces a rate
-//! limit with 429 + `Retry-After`, waits a configurable latency, draws real PNGs of the
-//! requested size, fails the requests a test scripts it to fail ([`Fault`]), and records
-//! every request so a test can assert how many calls a build made and what they carried.
+//! A fake SnapSharp API on 127.0.0.1, for ogforge's tests and benchmarks and for trying
+//! ogforge by hand (`cargo run --example fake-snapsharp`). It follows SNAPSHARP.md: it
+//! checks the bearer key, enforces a rate limit with 429 + `Retry-After`, waits a
+//! configurable latency, draws real PNGs of the requested size, fails the requests a test
+//! scripts it to fail ([`Fault`]), and records every request so a test can assert how many
+//! calls a build made and what they carried.
+//!
+//! It is a development tool of ogforge's repository: ogforge lists it as a dev-dependency
+//! only, so it is neither in the library users link nor among the installed programs, and
+//! it does not depend on ogforge.
 //!
 //! It is std only: one thread accepts, one thread serves each connection, and every
 //! response closes its connection. Dropping the [`FakeServer`] stops it and wakes every
 //! request still waiting (latency, a scripted hang), so no thread outlives a test for long.
 //!
 //! ```no_run
-//! use ogforge::fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction};
+//! use fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction};
 //! let server = FakeServer::start(
 //!     FakeConfig::default().fault(Fault::on_request(1, FaultAction::Status(503))),
 //! );
@@ -21,6 +26,7 @@
 mod api;
 mod faults;
 mod http;
+mod rate;
 
 use std::collections::VecDeque;
 use std::io::BufReader;
@@ -30,11 +36,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::RateLimit;
 use http::{RawRequest, RawResponse, ReadError};
 
 pub use api::solid_png;
 pub use faults::{Fault, FaultAction, When};
+pub use rate::RateLimit;
 
 /// How the fake behaves.
 #[derive(Debug, Clone)]

@@ -1,20 +1,19 @@
-//! `fake-snapsharp`: the tests' fake SnapSharp API, run by hand, to try `ogforge build`
-//! with `backend = "snapsharp"` without an account or a network:
+//! The tests' fake SnapSharp API, run by hand, to try `ogforge build` with
+//! `backend = "snapsharp"` without an account or a network:
 //!
 //! ```text
-//! fake-snapsharp --port 8787 --latency-ms 300 --rate-limit 60/min
+//! cargo run --example fake-snapsharp -- --port 8787 --latency-ms 300 --rate-limit 60/min
 //! SNAPSHARP_API_KEY=test-key ogforge build   # with [snapsharp] base_url = "http://127.0.0.1:8787/v1"
 //! ```
 
 use std::time::Duration;
 
 use clap::Parser;
-use ogforge::config::RateLimit;
-use ogforge::fake_snapsharp::{FakeConfig, FakeServer};
+use fake_snapsharp::{FakeConfig, FakeServer, RateLimit};
 
 /// A fake SnapSharp API on 127.0.0.1 that draws plain PNGs of the requested size.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "fake-snapsharp")]
 struct Args {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
