@@ -21,7 +21,7 @@ use crate::render::fonts::FontSet;
 use crate::render::local::LocalBackend;
 use crate::render::snapsharp::{ApiKey, SnapsharpBackend, SnapsharpClient};
 use crate::render::{Backend, RENDERER_VERSION};
-use crate::report::{Problem, ProblemKind, Report, display_path};
+use crate::report::{Problem, ProblemKind, Report, display_path, plural};
 use crate::screenshots::{
     self, Choice, ShotBackend, ShotStep, SnapsharpShots, chromium as shot_chromium,
 };
@@ -81,33 +81,29 @@ impl BuildSummary {
     pub fn to_line(&self, report: &Report) -> String {
         let errors = report.count(ProblemKind::Input) + report.count(ProblemKind::Asset);
         let mut line = format!(
-            "built {} pages ({} posts) into {} in {:.2}s; {} cards drawn, {} up to date{}; {} files written, {} unchanged",
-            self.pages,
-            self.posts,
+            "built {} ({}) into {} in {:.2}s; {} drawn, {} up to date{}; {} written, {} unchanged",
+            plural(self.pages, "page"),
+            plural(self.posts, "post"),
             self.output_dir.display(),
             self.elapsed.as_secs_f64(),
-            self.cards_rendered,
+            plural(self.cards_rendered, "card"),
             self.cards_fresh,
             if self.cards_failed > 0 {
                 format!(", {} failed", self.cards_failed)
             } else {
                 String::new()
             },
-            self.files_written,
+            plural(self.files_written, "file"),
             self.files_unchanged,
         );
         if self.leftovers > 0 {
             line.push_str(&format!(
-                "\n{} card file{} no page uses any more; `ogforge clean` removes them",
-                self.leftovers,
-                if self.leftovers == 1 { "" } else { "s" }
+                "\n{} no page uses any more; `ogforge clean` removes them",
+                plural(self.leftovers, "card file")
             ));
         }
         if errors > 0 {
-            line.push_str(&format!(
-                "\n{errors} error{} above",
-                if errors == 1 { "" } else { "s" }
-            ));
+            line.push_str(&format!("\n{} above", plural(errors, "error")));
         }
         line
     }

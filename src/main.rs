@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
 use ogforge::cli::{Cli, Command};
+use ogforge::report::plural;
 use ogforge::{BuildOptions, ExitStatus, Report};
 
 fn main() -> ExitCode {
@@ -65,10 +66,10 @@ fn main() -> ExitCode {
             match ogforge::plugin::inject(&options, &report) {
                 Ok(s) => {
                     report.info(format!(
-                        "injected tags into {} of {} pages; {} cards drawn, {} up to date{}",
+                        "injected tags into {} of {}; {} drawn, {} up to date{}",
                         s.pages_changed,
-                        s.pages,
-                        s.cards_made,
+                        plural(s.pages, "page"),
+                        plural(s.cards_made, "card"),
                         s.cards_fresh,
                         if s.cards_failed > 0 {
                             format!(", {} failed", s.cards_failed)
@@ -94,10 +95,10 @@ fn main() -> ExitCode {
                             eprintln!("{finding}");
                         }
                         report.info(format!(
-                            "checked {} pages: {} errors, {} warnings",
-                            found.pages,
-                            found.errors(),
-                            found.warnings()
+                            "checked {}: {}, {}",
+                            plural(found.pages, "page"),
+                            plural(found.errors(), "error"),
+                            plural(found.warnings(), "warning")
                         ));
                     }
                     if found.errors() > 0 {
@@ -115,8 +116,8 @@ fn main() -> ExitCode {
                     report.verbose(format!("wrote {}", file.display()));
                 }
                 report.info(format!(
-                    "made a new blog in {site} ({} files); next: ogforge build {site}, and set base_url in {site}/ogforge.toml",
-                    files.len(),
+                    "made a new blog in {site} ({}); next: ogforge build {site}, and set base_url in {site}/ogforge.toml",
+                    plural(files.len(), "file"),
                     site = args.site.display()
                 ));
                 ExitStatus::Success
@@ -147,9 +148,8 @@ fn main() -> ExitCode {
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {
                 report.info(format!(
-                    "removed {} unused card file{}",
-                    removed.len(),
-                    if removed.len() == 1 { "" } else { "s" }
+                    "removed {}",
+                    plural(removed.len(), "unused card file")
                 ));
                 report.exit_status()
             }

@@ -177,6 +177,17 @@ pub fn display_path(base: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(base).unwrap_or(path).to_path_buf()
 }
 
+/// `n` and the noun, the noun in the plural unless `n` is 1: "1 card", "0 cards", "2 cards".
+/// Every noun ogforge counts (page, post, card, file, error, warning, problem, asset,
+/// attempt) takes a plain -s.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +216,17 @@ mod tests {
         assert_eq!(report.exit_status(), ExitStatus::AssetsFailed);
         report.problem(Problem::input("c", "bad"));
         assert_eq!(report.exit_status(), ExitStatus::BadInput);
+    }
+
+    #[test]
+    fn plural_follows_the_count() {
+        for (n, want) in [
+            (0, "0 cards"),
+            (1, "1 card"),
+            (2, "2 cards"),
+            (21, "21 cards"),
+        ] {
+            assert_eq!(plural(n, "card"), want);
+        }
     }
 }

@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use super::{Backend, CardRequest, FailureKind, RenderError};
 use crate::config::{ImageFormat, SnapsharpConfig};
 use crate::fingerprint::FingerprintBuilder;
+use crate::report::plural;
 use answer::{Expected, api_message, check_image, screenshot_expectation};
 
 pub use rate_limit::RateLimiter;
@@ -243,11 +244,7 @@ impl SnapsharpClient {
                     retry_after,
                 }) => (reason, retry_after),
             };
-            let tries = if attempt == 1 {
-                "1 attempt".to_string()
-            } else {
-                format!("{attempt} attempts")
-            };
+            let tries = plural(attempt as usize, "attempt");
             if attempt >= self.max_attempts {
                 return Err(self.error(
                     FailureKind::Transient,

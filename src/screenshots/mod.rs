@@ -22,7 +22,7 @@ use crate::manifest::LiveManifest;
 use crate::plan::{self, Decision, PlanOptions};
 use crate::render::snapsharp::SnapsharpClient;
 use crate::render::{RENDERER_VERSION, RenderError};
-use crate::report::{Problem, ProblemKind, Report};
+use crate::report::{Problem, ProblemKind, Report, plural};
 use crate::url::absolute;
 
 /// One screenshot a post asks for.
@@ -356,9 +356,8 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
                 Problem::warning(
                     crate::config::CONFIG_FILE,
                     format!(
-                        "{} screenshot{} skipped: no SnapSharp key and no Chromium ({})",
-                        skipped.len(),
-                        plural(skipped.len()),
+                        "{} skipped: no SnapSharp key and no Chromium ({})",
+                        plural(skipped.len(), "screenshot"),
                         posts.join(", ")
                     ),
                 )
@@ -475,10 +474,6 @@ fn reason_of(decision: &Decision) -> String {
         Decision::Make(reason) => reason.clone(),
         Decision::Failed(error) => format!("failed: {error}"),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 #[cfg(test)]

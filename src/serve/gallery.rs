@@ -16,7 +16,7 @@ use super::{LastBuild, PREFIX, live_reload_script};
 use crate::check::{Finding, Severity, SiteFiles, check_page};
 use crate::config::Config;
 use crate::manifest::{AssetState, Manifest};
-use crate::report::{ProblemKind, Report, Verbosity};
+use crate::report::{ProblemKind, Report, Verbosity, plural};
 use crate::site::inject::{decode_entities, existing_meta};
 
 /// One built page and what a network would read from it.
@@ -191,10 +191,9 @@ fn build_status(html: &mut String, last: &LastBuild) {
     }
     let _ = write!(
         html,
-        "<div class=\"status bad\"><b>Build {}: {} problem{}</b><ul>",
+        "<div class=\"status bad\"><b>Build {}: {}</b><ul>",
         last.number,
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
+        plural(problems.len(), "problem")
     );
     for problem in problems {
         let _ = write!(html, "<li><pre>{}</pre></li>", escape(&problem.to_string()));
@@ -212,8 +211,8 @@ fn assets(html: &mut String, manifest: &Manifest) {
     if busy > 0 {
         let _ = write!(
             html,
-            "<p class=\"status busy\">{busy} asset{} being made…</p>",
-            if busy == 1 { "" } else { "s" }
+            "<p class=\"status busy\">{} being made…</p>",
+            plural(busy, "asset")
         );
     }
     let failed: Vec<_> = manifest

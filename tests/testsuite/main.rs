@@ -11,5 +11,6 @@ mod og;
 mod screenshots;
 mod serve;
 mod snapsharp;
+mod summary;
 mod support;
 mod watch;

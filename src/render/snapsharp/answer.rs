@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::config::ImageFormat;
+use crate::report::plural;
 
 /// Error texts from the API are cut to this many characters.
 const MESSAGE_CHARS: usize = 200;
@@ -70,8 +71,8 @@ pub(super) fn check_image(
     }
     let Some(format) = sniff(bytes) else {
         return Err(complain(format!(
-            "{} bytes that are not a PNG, JPEG or WebP image",
-            bytes.len()
+            "{} that are not a PNG, JPEG or WebP image",
+            plural(bytes.len(), "byte")
         )));
     };
     if expected.format.is_some_and(|f| f != format) {
