@@ -168,6 +168,13 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     } else {
         CardBackend::choose(&config, site_dir, fonts.clone(), client.clone())?
     };
+    report.verbose(format!(
+        "ogforge {}; config {}; cards: {}; screenshots: {}",
+        crate::VERSION,
+        site_dir.join(crate::config::CONFIG_FILE).display(),
+        card_backend_name(&config, &backend, options),
+        shot_backend_name(shot_choice, chromium.as_deref(), options),
+    ));
     let shot_backend: Option<Box<dyn ShotBackend>> = match (shot_choice, &client, chromium) {
         (Choice::Snapsharp, Some(client), _) => Some(Box::new(SnapsharpShots(client.clone()))),
         (Choice::Chromium, _, Some(path)) if !frozen => Some(Box::new(
@@ -565,6 +572,31 @@ struct CardBackend {
     local: bool,
     /// Cards made at once at most.
     concurrency: usize,
+}
+
+/// The card backend for the `-v` opening line: what draws, and why not what the config
+/// says when a flag overrode it.
+fn card_backend_name(config: &Config, backend: &CardBackend, options: &BuildOptions) -> String {
+    let template = &config.og.template;
+    match (backend.is_local(), config.og.backend) {
+        (true, OgBackend::Snapsharp) => format!("local, template {template} (--offline)"),
+        (true, _) => format!("local, template {template}"),
+        (false, _) if options.frozen => "snapsharp (--frozen: nothing is asked)".to_string(),
+        (false, _) => format!("snapsharp, template {template}"),
+    }
+}
+
+/// The screenshot backend for the `-v` opening line.
+fn shot_backend_name(choice: Choice, chromium: Option<&Path>, options: &BuildOptions) -> String {
+    match (choice, chromium) {
+        (Choice::Off, _) => "off".to_string(),
+        (_, _) if options.frozen => "none (--frozen: nothing is taken)".to_string(),
+        (Choice::Snapsharp, _) => "snapsharp".to_string(),
+        (Choice::Chromium, Some(path)) => format!("chromium at {}", path.display()),
+        (Choice::Chromium, None) => "chromium".to_string(),
+        (Choice::Skip, _) if options.offline => "skipped (--offline)".to_string(),
+        (Choice::Skip, _) => "skipped (no SnapSharp key and no Chromium)".to_string(),
+    }
 }
 
 impl CardBackend {

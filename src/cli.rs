@@ -9,7 +9,7 @@ use crate::report::Verbosity;
 #[derive(Debug, Parser)]
 #[command(
     name = "ogforge",
-    version,
+    version = crate::VERSION,
     about = "Build a Markdown blog with Open Graph cards and meta tags"
 )]
 pub struct Cli {

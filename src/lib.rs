@@ -42,5 +42,10 @@ pub mod url;
 pub mod watch;
 
 pub use build::{BuildOptions, build};
+
+/// The version and the commit this program was built from, as `ogforge --version` says
+/// it: "0.1.0 (1a2b3c4d5e6f 2026-11-28)", or "0.1.0" when the commit is not known (see
+/// the package's build script).
+pub const VERSION: &str = env!("OGFORGE_VERSION");
 pub use config::Config;
 pub use report::{ExitStatus, Problem, Report, Verbosity};

@@ -13,4 +13,5 @@ mod serve;
 mod snapsharp;
 mod summary;
 mod support;
+mod version;
 mod watch;
