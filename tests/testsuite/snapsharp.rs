@@ -104,9 +104,14 @@ fn concurrency_is_never_exceeded() {
 
 #[test]
 fn the_rate_limit_is_never_exceeded() {
-    // The fake refuses more than 5 starts in any second; the build is told 5/s.
-    let server =
-        FakeServer::start(FakeConfig::default().rate_limit("5/s".parse::<RateLimit>().unwrap()));
+    // The build is told 5/s, so six starts span at least a second. The fake sees
+    // arrivals, not starts, and a loaded machine delays some arrivals more than others:
+    // it refuses six within 900 ms, which still catches any pace faster than 5.5/s.
+    let window = Duration::from_millis(900);
+    let server = FakeServer::start(FakeConfig::default().rate_limit(RateLimit {
+        requests: 5,
+        per: window,
+    }));
     let site = Site::new();
     site.write(
         "ogforge.toml",
@@ -126,9 +131,9 @@ fn the_rate_limit_is_never_exceeded() {
     for (i, t) in times.iter().enumerate() {
         let within = times[i..]
             .iter()
-            .filter(|u| u.duration_since(*t) < Duration::from_millis(980))
+            .filter(|u| u.duration_since(*t) < window)
             .count();
-        assert!(within <= 5, "{within} requests started within one second");
+        assert!(within <= 5, "{within} requests arrived within {window:?}");
     }
 }
 
