@@ -152,6 +152,10 @@ fn inject_needs_a_base_url() {
 
 /// Hugo builds a small site; inject adds cards and tags; check passes it.
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Hugo; run with `cargo test --features e2e`"
+)]
 fn hugo_end_to_end() {
     assert!(
         std::process::Command::new("hugo")

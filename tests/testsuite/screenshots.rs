@@ -4,7 +4,7 @@
 
 use fake_snapsharp::{FakeConfig, FakeServer, Fault, FaultAction};
 
-use crate::support::{CONFIG, Site};
+use crate::support::{CONFIG, Site, require_chromium};
 
 fn site_with(server: &FakeServer) -> Site {
     let site = Site::new();
@@ -223,7 +223,12 @@ fn serve_green_page() -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn chromium_captures_a_page_served_here() {
+    require_chromium();
     let url = serve_green_page();
     let site = Site::new();
     site.write(
@@ -333,7 +338,12 @@ fn chromium_refuses_loopback_and_localhost_before_starting() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn chromium_loads_a_page_served_here_once_allowed() {
+    require_chromium();
     let url = serve_green_page();
     let site = Site::new();
     site.write(

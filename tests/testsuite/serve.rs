@@ -491,12 +491,16 @@ impl<'a> Tab<'a> {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn a_real_browser_reloads_the_page_and_the_gallery_after_an_edit() {
-    use ogforge::render::chromium::{Browser, Chromium, NOT_FOUND};
+    use ogforge::render::chromium::Browser;
 
+    let chromium = crate::support::require_chromium();
     let site = Site::example();
     let serving = Serving::start(&site);
-    let chromium = Chromium::find().unwrap_or_else(|| panic!("{NOT_FOUND}"));
     let browser = Browser::launch(&chromium).unwrap();
     let base = format!("http://127.0.0.1:{}", serving.port);
 

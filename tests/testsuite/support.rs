@@ -156,6 +156,13 @@ impl Run {
     }
 }
 
+/// The Chromium the end-to-end tests (`--features e2e`) drive. Without one they fail with
+/// how to install it: they must never pass by doing nothing.
+pub fn require_chromium() -> PathBuf {
+    ogforge::render::chromium::Chromium::find()
+        .unwrap_or_else(|| panic!("{}", ogforge::render::chromium::NOT_FOUND))
+}
+
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

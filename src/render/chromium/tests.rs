@@ -175,6 +175,10 @@ fn browser_is_shared_between_threads() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn viewport_shot_has_the_requested_size_and_the_page_colours() {
     let site = Site::start(&[("/", Answer::Page(200, RED_PAGE))]);
     let browser = launch();
@@ -191,6 +195,10 @@ fn viewport_shot_has_the_requested_size_and_the_page_colours() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn full_page_shot_covers_the_whole_page() {
     let site = Site::start(&[("/", Answer::Page(200, TALL_PAGE))]);
     let browser = launch();
@@ -204,6 +212,10 @@ fn full_page_shot_covers_the_whole_page() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn parallel_shots_share_one_browser() {
     let site = Site::start(&[("/", Answer::Page(200, RED_PAGE))]);
     let backend = ChromiumBackend::new(launch(), 4);
@@ -226,6 +238,10 @@ fn parallel_shots_share_one_browser() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn closed_port_is_a_transient_error() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -243,6 +259,10 @@ fn closed_port_is_a_transient_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn page_that_never_loads_times_out() {
     let site = Site::start(&[("/", Answer::Hang)]);
     let browser = launch();
@@ -261,6 +281,10 @@ fn page_that_never_loads_times_out() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn http_error_page_is_captured_as_served_and_an_empty_one_fails() {
     let site = Site::start(&[
         ("/gone", Answer::Page(404, RED_PAGE)),
@@ -287,6 +311,10 @@ fn http_error_page_is_captured_as_served_and_an_empty_one_fails() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn file_urls_are_captured_and_a_missing_file_is_permanent() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("index.html"), RED_PAGE).unwrap();
@@ -302,6 +330,10 @@ fn file_urls_are_captured_and_a_missing_file_is_permanent() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn invalid_url_is_a_permanent_error() {
     let browser = launch();
     let error = browser
@@ -311,6 +343,10 @@ fn invalid_url_is_a_permanent_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn dropping_the_browser_ends_every_chromium_process_and_the_profile() {
     let site = Site::start(&[("/", Answer::Page(200, RED_PAGE))]);
     let browser = launch();
@@ -342,6 +378,10 @@ fn chromium_that_exits_at_start_is_an_error_with_what_it_said() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn shots_after_chromium_died_fail_as_transient() {
     let browser = launch();
     let pid = i32::try_from(browser.pid()).unwrap();
@@ -419,6 +459,10 @@ fn no_localhost() -> UrlGuard {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Chromium; run with `cargo test --features e2e`"
+)]
 fn a_guard_refuses_a_redirect_to_a_refused_host() {
     const WITH_PICTURE: &str = r#"<!doctype html><html><body style="margin:0;background:rgb(255,0,0)">
 <img src="/to-localhost" width="10" height="10"></body></html>"#;
