@@ -1,5 +1,6 @@
 //! One card, end to end and step by step: the SVG from the template (text layout
-//! included), the raster, the PNG encoding; for a short and a long title.
+//! included), the raster, the PNG encoding; for a short title, a long one, and one with
+//! colour emoji (the emoji font's glyphs are the costliest to draw).
 //!
 //! `cargo bench --bench cards`
 
@@ -41,6 +42,10 @@ fn bench(c: &mut Criterion) {
             card(
                 "What I learned from rendering ten thousand Open Graph cards on a two-core laptop without a browser, a GPU, or any patience left at all",
             ),
+        ),
+        (
+            "emoji",
+            card("Shipping day 🚀 version 1.0 is out 🎉👨‍👩‍👧 🇫🇷🇯🇵 👍🏽 1️⃣"),
         ),
     ];
     for (name, request) in &cases {
