@@ -104,13 +104,15 @@ mod tests {
 
     #[test]
     fn starts_are_spaced_by_the_interval_across_threads() {
-        let limiter = limiter("50/s"); // 20 ms apart
+        // 200 ms apart: far more than a busy machine takes to start a thread, so "at
+        // once" and "one interval later" cannot be mistaken for each other.
+        let limiter = limiter("5/s");
         let begin = Instant::now();
-        let starts = starts(&limiter, 4, 8);
-        assert_eq!(starts.len(), 8);
-        // The first starts at once; the 8th no sooner than 7 intervals later.
-        assert!(starts[0] - begin < Duration::from_millis(15));
-        assert!(starts[7] - begin >= Duration::from_millis(140));
+        let starts = starts(&limiter, 4, 4);
+        assert_eq!(starts.len(), 4);
+        // The first starts at once; the 4th no sooner than 3 intervals later.
+        assert!(starts[0] - begin < Duration::from_millis(100));
+        assert!(starts[3] - begin >= Duration::from_millis(600));
     }
 
     #[test]
