@@ -48,14 +48,58 @@ const BUILT_IN: &[(&str, &[u8])] = &[
         "DroidSansFallback.ttf",
         include_bytes!("../../fonts/DroidSansFallback.ttf"),
     ),
+    // Noto Color Emoji in vector (COLRv1) glyphs, in the eleven pieces Google Fonts cuts
+    // it into, each its own family "Noto Color Emoji 0" to "10"; a cluster is drawn by
+    // the first piece that covers it (fonts/README.md).
     (
-        "NotoColorEmoji.ttf",
-        include_bytes!("../../fonts/NotoColorEmoji.ttf"),
+        "NotoColorEmoji-0.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-0.ttf"),
+    ),
+    (
+        "NotoColorEmoji-1.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-1.ttf"),
+    ),
+    (
+        "NotoColorEmoji-2.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-2.ttf"),
+    ),
+    (
+        "NotoColorEmoji-3.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-3.ttf"),
+    ),
+    (
+        "NotoColorEmoji-4.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-4.ttf"),
+    ),
+    (
+        "NotoColorEmoji-5.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-5.ttf"),
+    ),
+    (
+        "NotoColorEmoji-6.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-6.ttf"),
+    ),
+    (
+        "NotoColorEmoji-7.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-7.ttf"),
+    ),
+    (
+        "NotoColorEmoji-8.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-8.ttf"),
+    ),
+    (
+        "NotoColorEmoji-9.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-9.ttf"),
+    ),
+    (
+        "NotoColorEmoji-10.ttf",
+        include_bytes!("../../fonts/NotoColorEmoji-10.ttf"),
     ),
 ];
 
 /// The family templates get when they name none.
 pub const DEFAULT_FAMILY: &str = "Inter";
+/// The families of the emoji font's pieces start with this.
 const EMOJI_FAMILY: &str = "Noto Color Emoji";
 
 /// One face of the set.
@@ -98,7 +142,7 @@ impl Face {
     }
 
     pub fn is_emoji(&self) -> bool {
-        self.family == EMOJI_FAMILY
+        self.family.starts_with(EMOJI_FAMILY)
     }
 }
 

@@ -115,12 +115,10 @@ impl<'a> Measurer<'a> {
     fn face_for(&self, cluster: &str, current: Option<usize>) -> usize {
         let visible: Vec<char> = cluster.chars().filter(|&c| !is_invisible(c)).collect();
         let covers = |i: usize| visible.iter().all(|&c| self.chain[i].covers(c));
+        // The emoji font comes in pieces; the piece that has every character of a
+        // sequence also has the sequence's own glyph (skin tone, family, flag).
         if is_emoji_cluster(cluster)
-            && let Some(i) = self
-                .chain
-                .iter()
-                .position(|f| f.is_emoji())
-                .filter(|&i| covers(i))
+            && let Some(i) = (0..self.chain.len()).find(|&i| self.chain[i].is_emoji() && covers(i))
         {
             return i;
         }
@@ -598,10 +596,32 @@ mod tests {
                 .map(|p| m.chain[p.face].family.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(families("Hello 2024 🚀"), ["Inter", "Noto Color Emoji"]);
+        assert_eq!(families("Hello 2024 🚀"), ["Inter", "Noto Color Emoji 5"]);
         assert_eq!(families("Café مرحبا بكم"), ["Inter", "Noto Sans Arabic"]);
         assert_eq!(families("東京 Tokyo"), ["Droid Sans Fallback", "Inter"]);
         assert_eq!(clusters("👨‍👩‍👧🇫🇷e\u{301}"), ["👨‍👩‍👧", "🇫🇷", "e\u{301}"]);
+    }
+
+    #[test]
+    fn emoji_sequences_are_drawn_whole_by_the_piece_that_has_them() {
+        let fonts = FontSet::built_in();
+        let s = style(2000.0, 40.0, 40.0, 1);
+        let mut m = Measurer::new(&fonts, &s);
+        // Family, flag, skin tone, keycap, rainbow flag, each in a different piece.
+        for sequence in ["👨‍👩‍👧", "🇫🇷", "👍🏽", "1️⃣", "🏳️‍🌈", "❤️‍🔥"]
+        {
+            let pieces = m.pieces(sequence);
+            assert_eq!(pieces.len(), 1, "{sequence}: {pieces:?}");
+            let face = pieces[0].face;
+            assert!(
+                m.chain[face].is_emoji(),
+                "{sequence}: {}",
+                m.chain[face].family
+            );
+            // One glyph is about 1.25 em wide; a sequence that fell apart is two or more.
+            let em = m.em(face, sequence);
+            assert!((1.0..1.5).contains(&em), "{sequence}: {em} em");
+        }
     }
 
     #[test]
