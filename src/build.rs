@@ -10,6 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use rayon::prelude::*;
 
 use crate::assets;
+use crate::backends::{CardBackend, load_fonts};
 use crate::cards;
 use crate::config::{Config, OgBackend};
 use crate::content::{self, Post};
@@ -17,10 +18,8 @@ use crate::fingerprint::FingerprintBuilder;
 use crate::fsutil::{Written, copy_if_changed, write_atomic, write_if_changed};
 use crate::manifest::{LiveManifest, Manifest, PageRecord};
 use crate::plan::PlanOptions;
-use crate::render::fonts::FontSet;
-use crate::render::local::LocalBackend;
-use crate::render::snapsharp::{ApiKey, SnapsharpBackend, SnapsharpClient};
-use crate::render::{Backend, RENDERER_VERSION};
+use crate::render::RENDERER_VERSION;
+use crate::render::snapsharp::{ApiKey, SnapsharpClient};
 use crate::report::{Problem, ProblemKind, Report, display_path, plural};
 use crate::screenshots::{
     self, Choice, ShotBackend, ShotStep, SnapsharpShots, chromium as shot_chromium,
@@ -566,14 +565,6 @@ fn theme_digest(theme: &Theme) -> blake3::Hash {
     h.finalize()
 }
 
-/// The card backend the config (or `--offline`) chose.
-struct CardBackend {
-    backend: Box<dyn Backend>,
-    local: bool,
-    /// Cards made at once at most.
-    concurrency: usize,
-}
-
 /// The card backend for the `-v` opening line: what draws, and why not what the config
 /// says when a flag overrode it.
 fn card_backend_name(config: &Config, backend: &CardBackend, options: &BuildOptions) -> String {
@@ -599,65 +590,6 @@ fn shot_backend_name(choice: Choice, chromium: Option<&Path>, options: &BuildOpt
     }
 }
 
-impl CardBackend {
-    /// The backend to use; with SnapSharp and no key, the error that stops the build
-    /// before any work, naming the variable to set.
-    fn choose(
-        config: &Config,
-        site_dir: &Path,
-        fonts: Arc<FontSet>,
-        client: Option<Arc<SnapsharpClient>>,
-    ) -> Result<CardBackend> {
-        if let Some(client) = client.filter(|_| config.og.backend == OgBackend::Snapsharp) {
-            let backend = SnapsharpBackend::shared(client);
-            return Ok(CardBackend {
-                concurrency: backend.concurrency(),
-                backend: Box::new(backend),
-                local: false,
-            });
-        }
-        let local = LocalBackend::new(site_dir, &site_dir.join("templates").join("og"), fonts)?;
-        Ok(CardBackend {
-            backend: Box::new(local),
-            local: true,
-            concurrency: rayon::current_num_threads(),
-        })
-    }
-
-    /// For `--frozen` with a remote backend: fingerprints the way it would, makes nothing.
-    fn plan_only(name: &'static str) -> CardBackend {
-        CardBackend {
-            backend: Box::new(PlanOnly(name)),
-            local: false,
-            concurrency: 1,
-        }
-    }
-
-    fn as_dyn(&self) -> &dyn Backend {
-        self.backend.as_ref()
-    }
-
-    fn is_local(&self) -> bool {
-        self.local
-    }
-
-    fn concurrency(&self) -> usize {
-        self.concurrency
-    }
-}
-
-/// The shipped fonts, plus the site's `[og] fonts` when it has any.
-fn load_fonts(config: &Config, site_dir: &Path) -> Result<Arc<FontSet>> {
-    if config.og.fonts.is_empty() {
-        return Ok(FontSet::built_in());
-    }
-    let paths: Vec<PathBuf> = config.og.fonts.iter().map(|f| site_dir.join(f)).collect();
-    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    Ok(Arc::new(
-        FontSet::load(&refs).context("in `[og] fonts` of ogforge.toml")?,
-    ))
-}
-
 /// The meta tags of one page: its own title and description, the site's name, and the
 /// picture chosen for it.
 fn meta_tags(config: &Config, page: &RenderedPage, image: Option<OgImage>) -> MetaTags {
@@ -672,33 +604,6 @@ fn meta_tags(config: &Config, page: &RenderedPage, image: Option<OgImage>) -> Me
         og_type: page.meta.og_type.to_string(),
         site_name: Some(config.site.title.clone()),
         image,
-    }
-}
-
-/// A backend that only plans: `--frozen` must not need a key to tell stale from fresh.
-struct PlanOnly(&'static str);
-
-impl Backend for PlanOnly {
-    fn name(&self) -> &'static str {
-        self.0
-    }
-
-    fn fingerprint_inputs(
-        &self,
-        _: &crate::render::CardRequest,
-        _: &mut FingerprintBuilder,
-    ) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn render(
-        &self,
-        _: &crate::render::CardRequest,
-    ) -> Result<Vec<u8>, crate::render::RenderError> {
-        Err(crate::render::RenderError {
-            kind: crate::render::FailureKind::Fatal,
-            message: "a frozen build makes no card".into(),
-        })
     }
 }
 

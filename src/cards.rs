@@ -116,7 +116,7 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
             }
         };
         if let (Some(fonts), None) = (step.fonts, from_screenshot) {
-            warn_missing_glyphs(fonts, post, &request, report);
+            crate::backends::warn_missing_glyphs(fonts, &post.source, &request, report);
         }
         let fingerprint = match from_screenshot {
             Some(shot) => Ok(screenshot_card_fingerprint(&shot.src, &request)),
@@ -312,7 +312,8 @@ pub fn card_variables(config: &Config, post: &Post) -> Map<String, Value> {
     }
 }
 
-fn card_request(config: &Config, post: &Post) -> CardRequest {
+/// The card of `post`: the same for `build` and for `inject --content`.
+pub fn card_request(config: &Config, post: &Post) -> CardRequest {
     CardRequest {
         template: post
             .front
@@ -528,37 +529,5 @@ fn image_at(url: String, local: Option<&Path>, alt: String) -> OgImage {
         height: size.as_ref().map(|s| s.height as u32),
         mime_type: mime,
         alt,
-    }
-}
-
-/// Warns when text of the card has characters no font draws (they would be boxes).
-fn warn_missing_glyphs(
-    fonts: &crate::render::fonts::FontSet,
-    post: &Post,
-    card: &CardRequest,
-    report: &Report,
-) {
-    let mut text = String::new();
-    for key in ["title", "description", "author", "site_title"] {
-        if let Some(Value::String(s)) = card.variables.get(key) {
-            text.push_str(s);
-        }
-    }
-    let missing = fonts.missing(&text);
-    if !missing.is_empty() {
-        let list: String = missing
-            .iter()
-            .map(|c| format!("{c} (U+{:04X}) ", *c as u32))
-            .collect();
-        report.problem(
-            Problem::warning(
-                &post.source,
-                format!(
-                    "its card has characters no font covers: {}",
-                    list.trim_end()
-                ),
-            )
-            .with_hint("add a font that has them to `[og] fonts` in ogforge.toml"),
-        );
     }
 }

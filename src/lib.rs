@@ -18,6 +18,7 @@
 //! is returned as an error.
 
 pub mod assets;
+pub mod backends;
 pub mod build;
 pub mod cards;
 pub mod check;

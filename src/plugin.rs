@@ -13,16 +13,14 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::assets::{self, Executor, Job, Outcome};
-use crate::cards::card_variables;
-use crate::config::{CONFIG_FILE, Config, OgBackend};
+use crate::backends::CardBackend;
+use crate::cards::card_request;
+use crate::config::{CONFIG_FILE, Config};
 use crate::content::{self, Post};
 use crate::fsutil::{Written, write_if_changed};
 use crate::manifest::{LiveManifest, Manifest};
 use crate::plan::{self, PlanOptions};
-use crate::render::fonts::FontSet;
-use crate::render::local::LocalBackend;
-use crate::render::snapsharp::SnapsharpBackend;
-use crate::render::{Backend, CardRequest, card_file, card_fingerprint};
+use crate::render::{CardRequest, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report, display_path};
 use crate::site::inject::{MetaTags, OgImage, PageFacts, inject_meta, page_facts};
 use crate::url::{absolute, slugify};
@@ -77,6 +75,9 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
             options.dir.display()
         );
     }
+    // Set up before any work, as a build does: a bad `[og] fonts` or a missing key stops
+    // here.
+    let backend = CardBackend::for_cards(&config, &site_dir, options.offline)?;
     let posts = match &options.content {
         Some(dir) => content::load(&site_dir, dir, false, config.site.max_post_size, report).posts,
         None => Vec::new(),
@@ -100,21 +101,6 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
         .collect();
     pages.sort_by(|a, b| a.rel.cmp(&b.rel));
 
-    let backend: Box<dyn Backend> = if config.og.backend == OgBackend::Snapsharp && !options.offline
-    {
-        Box::new(SnapsharpBackend::from_config(&config.snapsharp).map_err(|e| anyhow!(e))?)
-    } else {
-        Box::new(LocalBackend::new(
-            &site_dir,
-            &site_dir.join("templates").join("og"),
-            FontSet::built_in(),
-        )?)
-    };
-    let concurrency = match config.og.backend {
-        OgBackend::Snapsharp if !options.offline => config.snapsharp.concurrency,
-        _ => rayon::current_num_threads(),
-    };
-
     // Plan the cards: one job per distinct card, shared by pages that would show the same.
     let _lock = crate::manifest::SiteLock::acquire(&site_dir, report)?;
     let manifest = LiveManifest::new(&site_dir, Manifest::load(&site_dir, report));
@@ -131,7 +117,8 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
     let mut keys = HashSet::new();
     for (i, page) in pages.iter().enumerate() {
         let Some(request) = &page.card else { continue };
-        let fingerprint = match card_fingerprint(backend.as_ref(), request) {
+        backend.warn_missing_glyphs(&options.dir.join(&page.rel), request, report);
+        let fingerprint = match card_fingerprint(backend.as_dyn(), request) {
             Ok(fp) => fp,
             Err(e) => {
                 report.problem(Problem::input(options.dir.join(&page.rel), e));
@@ -173,11 +160,11 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
     let executor = Executor {
         what: "cards",
         out: &options.dir,
-        concurrency,
+        concurrency: backend.concurrency(),
         manifest: &manifest,
         report,
     };
-    let outcomes = match executor.execute(&jobs, &|j| backend.render(requests[j])) {
+    let outcomes = match executor.execute(&jobs, &|j| backend.as_dyn().render(requests[j])) {
         Ok(outcomes) => outcomes,
         Err(message) => {
             let _ = manifest.into_inner().save(&site_dir);
@@ -405,20 +392,15 @@ fn read_page(
         alt: alt.clone(),
         url,
     });
-    let card = own_image.is_none().then(|| {
-        let variables = match post {
-            Some(post) => card_variables(config, post),
-            None => page_variables(config, &facts, &title),
-        };
-        CardRequest {
-            template: post
-                .and_then(|p| p.front.og.template.clone())
-                .unwrap_or_else(|| config.og.template.clone()),
-            variables,
+    let card = own_image.is_none().then(|| match post {
+        Some(post) => card_request(config, post),
+        None => CardRequest {
+            template: config.og.template.clone(),
+            variables: page_variables(config, &facts, &title),
             width: config.og.width,
             height: config.og.height,
             format: config.og.format,
-        }
+        },
     });
     let description = post
         .map(|p| p.description.clone())

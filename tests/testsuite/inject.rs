@@ -3,7 +3,7 @@
 
 use ogforge::site::inject::existing_meta;
 
-use crate::support::{Site, copy_dir, repo_path};
+use crate::support::{CONFIG, Site, copy_dir, repo_path};
 
 const PAGES: &[(&str, &str)] = &[
     // No </head>, no </body>: legal HTML.
@@ -225,4 +225,78 @@ fn content_sources_give_titles_and_overrides() {
     assert_eq!(get(&b, "og:image"), ["https://cdn.example/b.png"]);
     // Pages without a source keep what the HTML says.
     assert_eq!(get(&meta(&site, "c/index.html"), "og:title"), ["Page C"]);
+}
+
+/// The one card file under `dir/og/` whose name starts with `slug.`.
+fn card_of(site: &Site, dir: &str, slug: &str) -> String {
+    let mut cards: Vec<String> = std::fs::read_dir(site.path(&format!("{dir}/og")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&format!("{slug}.")))
+        .collect();
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    cards.remove(0)
+}
+
+#[test]
+fn inject_draws_with_the_site_fonts_exactly_as_build_does() {
+    let site = Site::new();
+    let with_font = format!("{CONFIG}[og]\nfonts = [\"fonts/Extra.ttf\"]\n");
+    site.write("ogforge.toml", &with_font);
+    site.write(
+        "fonts/Extra.ttf",
+        std::fs::read(repo_path("fonts/NotoSansHebrew-Bold.ttf")).unwrap(),
+    );
+    site.post("hello.md", "title: Shalom שלום\ndescription: Hi", "body");
+    site.build().expect(0);
+    let built = card_of(&site, "public", "hello");
+
+    // The same post as another generator wrote it: inject draws the same card.
+    let page = "<html><head><title>Shalom</title></head><body></body></html>";
+    site.write("out/hello/index.html", page);
+    site.run(&["inject", "out", "--content", "content"])
+        .expect(0);
+    let injected = card_of(&site, "out", "hello");
+    assert_eq!(injected, built, "one backend set-up: one card name");
+    assert!(
+        std::fs::read(site.path(&format!("out/og/{injected}"))).unwrap()
+            == std::fs::read(site.path(&format!("public/og/{built}"))).unwrap(),
+        "the same card bytes"
+    );
+
+    // Without the font, inject draws another card; a broken font stops it, named.
+    site.write("ogforge.toml", CONFIG);
+    site.write("out/hello/index.html", page);
+    std::fs::remove_dir_all(site.path("out/og")).unwrap();
+    site.run(&["inject", "out", "--content", "content"])
+        .expect(0);
+    assert_ne!(card_of(&site, "out", "hello"), built);
+    site.write("ogforge.toml", &with_font);
+    site.write("fonts/Extra.ttf", "not a font");
+    let err = site
+        .run(&["inject", "out", "--content", "content"])
+        .expect(2)
+        .stderr();
+    assert!(
+        err.contains("fonts/Extra.ttf") && err.contains("not a font file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inject_warns_of_characters_no_font_covers_naming_the_page() {
+    let site = pages_site();
+    site.write(
+        "out/hi.html",
+        "<html><head><title>Namaste नमस्ते</title></head><body></body></html>",
+    );
+    let err = site
+        .run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0)
+        .stderr();
+    assert!(
+        err.contains("warning: out/hi.html: its card has characters no font covers: न (U+0928)"),
+        "{err}"
+    );
+    assert!(err.contains("[og] fonts"), "{err}");
 }
