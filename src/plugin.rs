@@ -22,7 +22,11 @@ use crate::manifest::{LiveManifest, Manifest};
 use crate::plan::{self, PlanOptions};
 use crate::render::{CardRequest, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report, display_path};
-use crate::site::inject::{MetaTags, OgImage, PageFacts, inject_meta, page_facts};
+use crate::site::charset::{self, Found, PageEncoding};
+use crate::site::inject::{
+    InjectError, MetaTags, OgImage, PageFacts, check_encoding, inject_meta, page_encoding,
+    page_facts_in,
+};
 use crate::url::{absolute, slugify};
 
 /// What the user asked of `inject`.
@@ -96,7 +100,22 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
                     ))
                 })
                 .ok()?;
-            Some(read_page(&config, options, rel, html, &by_path))
+            let path = options.dir.join(rel);
+            let encoding = page_encoding(&html).unwrap_or_else(|_| charset::detect(&html));
+            if let Err(e) = check_encoding(&html, &encoding) {
+                report.problem(page_problem(path, &e));
+                return None;
+            }
+            if encoding.found == Found::Guessed {
+                report.problem(
+                    Problem::warning(
+                        path,
+                        "it declares no encoding and is not valid UTF-8: read as windows-1252, its tags written in ASCII",
+                    )
+                    .with_hint("declare the page's encoding with <meta charset=\"...\"> at the top of its <head>"),
+                );
+            }
+            Some(read_page(&config, options, rel, html, encoding, &by_path))
         })
         .collect();
     pages.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -240,7 +259,7 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
                     format!("{e:#}"),
                 )),
             },
-            Err(e) => report.problem(Problem::input(options.dir.join(&page.rel), e.to_string())),
+            Err(e) => report.problem(page_problem(options.dir.join(&page.rel), &e)),
         }
     }
 
@@ -255,6 +274,15 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
         ));
     }
     Ok(summary)
+}
+
+/// A page that could not be written, with what to do about it.
+fn page_problem(path: PathBuf, error: &InjectError) -> Problem {
+    let problem = Problem::input(path, error.to_string());
+    match error.hint() {
+        Some(hint) => problem.with_hint(hint),
+        None => problem,
+    }
 }
 
 /// The configuration: `--config`, else `ogforge.toml` here, else one made from
@@ -352,9 +380,10 @@ fn read_page(
     options: &InjectOptions,
     rel: &str,
     html: Vec<u8>,
+    encoding: PageEncoding,
     posts: &HashMap<&str, &Post>,
 ) -> Page {
-    let facts = page_facts(&html);
+    let facts = page_facts_in(&html, encoding);
     let path = page_path(rel);
     let url = facts
         .canonical

@@ -9,6 +9,12 @@
 //! Running it twice gives the same bytes as running it once: each tag is written as
 //! `<meta …>` and a newline, and removing a tag also removes the whitespace-only text right
 //! after it.
+//!
+//! Pages are read in their own encoding (see [`charset`](super::charset)) and the tags are
+//! written in it, with character references for what it cannot hold. A page in an
+//! ASCII-compatible encoding (UTF-8, windows-1252, Shift_JIS…) is spliced as bytes; a
+//! UTF-16 one is decoded, rewritten as UTF-8 and encoded back, which gives back every
+//! byte; any other encoding (ISO-2022-JP, `replacement`) is refused.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -16,8 +22,11 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use lol_html::errors::RewritingError;
-use lol_html::{HtmlRewriter, Settings, doc_comments, doctype, element, end_tag};
+use lol_html::{
+    AsciiCompatibleEncoding, HtmlRewriter, Settings, doc_comments, doctype, element, end_tag,
+};
 
+use crate::site::charset::{self, Found, PageEncoding};
 use crate::site::templates::escape_html;
 
 /// The Open Graph / Twitter tags one page should carry.
@@ -57,6 +66,28 @@ pub enum InjectError {
          check the markup around its <meta> tags (an unclosed <svg> or <script>?)"
     )]
     Unsettled(usize),
+    /// An encoding whose bytes are not ASCII where markup is, and is not UTF-16.
+    #[error("the page is in {0}, which ogforge cannot rewrite")]
+    Encoding(&'static str),
+    /// A UTF-16 byte-order mark on bytes that are not UTF-16: they could not be written
+    /// back as they were.
+    #[error(
+        "the page starts with a {0} byte-order mark but is not valid {0} (an odd number of \
+         bytes, or half of a surrogate pair)"
+    )]
+    NotUtf16(&'static str),
+}
+
+impl InjectError {
+    /// What the user can do about it, where there is something.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            InjectError::Encoding(_) | InjectError::NotUtf16(_) => Some(
+                "save the page as UTF-8 (or a single-byte or Shift_JIS/EUC encoding) and declare it with <meta charset>",
+            ),
+            InjectError::Parse(_) | InjectError::Unsettled(_) => None,
+        }
+    }
 }
 
 /// Every property this module writes, in the order it writes them. An existing tag with
@@ -160,22 +191,106 @@ pub fn inject_meta_in_chunks(
 }
 
 fn inject_reading(html: &[u8], tags: &MetaTags, chunk: usize) -> Result<Vec<u8>, InjectError> {
+    if let Some(utf16) = utf16_of(html) {
+        let text = charset::decode_utf16(html, utf16).ok_or(InjectError::NotUtf16(utf16.name()))?;
+        let out = settle(text.as_bytes(), chunk)?.insert(render_block(tags).as_bytes());
+        // Valid UTF-8: every edit is next to an ASCII byte of markup, so nothing is lost.
+        let out = String::from_utf8_lossy(&out);
+        return Ok(charset::encode_utf16(&out, utf16, true));
+    }
+    let page = settle(html, chunk)?;
+    let encoding = page.encoding();
+    if !encoding.is_ascii_compatible() {
+        return Err(InjectError::Encoding(encoding.encoding.name()));
+    }
+    Ok(page.insert(&encoding.encode(&render_block(tags))))
+}
+
+/// The encoding `inject_meta` reads and writes `html` in: the one the page declares once
+/// its stale tags are gone, so that inserting the block (which may push a declaration
+/// past the first 1024 bytes) does not change it for the next run.
+pub fn page_encoding(html: &[u8]) -> Result<PageEncoding, InjectError> {
+    match utf16_of(html) {
+        Some(encoding) => Ok(PageEncoding {
+            encoding,
+            found: Found::ByteOrderMark,
+        }),
+        None => Ok(settle(html, PARSE_CHUNK)?.encoding()),
+    }
+}
+
+/// The error [`inject_meta`] would give for a page in `encoding` because of its encoding,
+/// found before any other work is spent on the page.
+pub fn check_encoding(html: &[u8], encoding: &PageEncoding) -> Result<(), InjectError> {
+    if encoding.is_utf16() {
+        return match charset::decode_utf16(html, encoding.encoding) {
+            Some(_) => Ok(()),
+            None => Err(InjectError::NotUtf16(encoding.encoding.name())),
+        };
+    }
+    if !encoding.is_ascii_compatible() {
+        return Err(InjectError::Encoding(encoding.encoding.name()));
+    }
+    Ok(())
+}
+
+/// The managed tags of `encoding`'s page as `inject_meta` writes them.
+pub fn meta_block(tags: &MetaTags, encoding: &PageEncoding) -> Vec<u8> {
+    encoding.encode(&render_block(tags)).into_owned()
+}
+
+/// UTF-16LE or BE when the page starts with its byte-order mark.
+fn utf16_of(html: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let (encoding, _) = encoding_rs::Encoding::for_bom(html)?;
+    (encoding != encoding_rs::UTF_8).then_some(encoding)
+}
+
+/// A page read until removing its stale tags reveals no other: those tags, and where the
+/// block goes.
+struct Settled<'a> {
+    page: Cow<'a, [u8]>,
+    removals: Vec<(Range<usize>, &'static [u8])>,
+    insert_at: usize,
+}
+
+impl Settled<'_> {
+    /// The encoding of the page without its stale tags.
+    fn encoding(&self) -> PageEncoding {
+        if self.removals.is_empty() {
+            charset::detect(&self.page)
+        } else {
+            charset::detect(&splice(&self.page, &self.removals))
+        }
+    }
+
+    /// The page with its stale tags removed and `block` in their stead.
+    fn insert(self, block: &[u8]) -> Vec<u8> {
+        let at = self.insert_at;
+        let mut edits: Vec<(Range<usize>, &[u8])> = self.removals;
+        edits.push((at..at, block));
+        edits.sort_by_key(|(range, _)| range.start);
+        splice(&self.page, &edits)
+    }
+}
+
+fn settle(html: &[u8], chunk: usize) -> Result<Settled<'_>, InjectError> {
     let mut page = Cow::Borrowed(html);
     for _ in 0..MAX_READS {
         let found = scan(&page, chunk)?;
-        let mut edits: Vec<_> = found
+        let removals: Vec<_> = found
             .stale
             .iter()
             .map(|tag| removal(&page, tag.clone()))
             .collect();
         if !found.reread() {
-            let at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
-            let block = render_block(tags);
-            edits.push((at..at, block.as_bytes()));
-            edits.sort_by_key(|(range, _)| range.start);
-            return Ok(splice(&page, &edits));
+            let insert_at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
+            return Ok(Settled {
+                page,
+                removals,
+                insert_at,
+            });
         }
-        page = Cow::Owned(splice(&page, &edits));
+        page = Cow::Owned(splice(&page, &removals));
     }
     Err(InjectError::Unsettled(MAX_READS))
 }
@@ -338,10 +453,13 @@ fn is_closed_comment(source: &[u8]) -> bool {
 }
 
 /// Every `<meta>` with a `property` or `name` and a `content`, in document order: the key
-/// lower-cased, the content as written (character references are not decoded).
+/// lower-cased, the content as written (character references are not decoded), read in
+/// the page's encoding.
 pub fn existing_meta(html: &[u8]) -> Vec<(String, String)> {
+    let (html, encoding) = readable(html, charset::detect(html));
     let found = RefCell::new(Vec::new());
     let settings = Settings::new()
+        .with_encoding(encoding)
         .with_strict(false)
         .append_element_content_handler(element!("meta", |el| {
             let key = meta_key(el.get_attribute("property"), el.get_attribute("name"));
@@ -353,8 +471,24 @@ pub fn existing_meta(html: &[u8]) -> Vec<(String, String)> {
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     // Not strict, no memory limit and handlers that never fail: there is no error to
     // report, and a listing is best-effort anyway.
-    let _ = rewriter.write(html).and_then(|()| rewriter.end());
+    let _ = rewriter.write(&html).and_then(|()| rewriter.end());
     found.into_inner()
+}
+
+/// What lol_html reads of a page in `encoding`, and the encoding it reads it in: UTF-16
+/// is decoded to UTF-8 first (lol_html reads ASCII-compatible encodings only), and an
+/// encoding it cannot read at all is read as UTF-8, best effort.
+fn readable(html: &[u8], encoding: PageEncoding) -> (Cow<'_, [u8]>, AsciiCompatibleEncoding) {
+    if encoding.is_utf16() {
+        let (text, _) = encoding.encoding.decode_with_bom_removal(html);
+        return (
+            Cow::Owned(text.into_owned().into_bytes()),
+            AsciiCompatibleEncoding::utf_8(),
+        );
+    }
+    let encoding =
+        AsciiCompatibleEncoding::new(encoding.encoding).unwrap_or(AsciiCompatibleEncoding::utf_8());
+    (Cow::Borrowed(html), encoding)
 }
 
 /// What a page says about itself, read from its HTML (for `ogforge inject`).
@@ -370,6 +504,8 @@ pub struct PageFacts {
     pub canonical: Option<String>,
     /// Every meta tag, as [`existing_meta`] lists them, character references decoded.
     pub meta: Vec<(String, String)>,
+    /// What the page was read in, as [`page_encoding`] finds it.
+    pub encoding: PageEncoding,
 }
 
 impl PageFacts {
@@ -385,11 +521,25 @@ impl PageFacts {
 /// Reads title, language, canonical URL and meta tags of a page; never fails (a page
 /// lol_html cannot read gives what was read up to there).
 pub fn page_facts(html: &[u8]) -> PageFacts {
-    let facts = RefCell::new(PageFacts::default());
+    // A page that cannot be settled is refused when written; read it as it declares.
+    page_facts_in(
+        html,
+        page_encoding(html).unwrap_or_else(|_| charset::detect(html)),
+    )
+}
+
+/// [`page_facts`] of a page whose encoding is known.
+pub fn page_facts_in(html: &[u8], page_encoding: PageEncoding) -> PageFacts {
+    let (html, encoding) = readable(html, page_encoding);
+    let facts = RefCell::new(PageFacts {
+        encoding: page_encoding,
+        ..PageFacts::default()
+    });
     let title = RefCell::new(None::<String>);
     // The first h1's text; `Some(true)` once it has ended.
     let h1 = RefCell::new((None::<String>, false));
     let settings = Settings::new()
+        .with_encoding(encoding)
         .with_strict(false)
         .append_element_content_handler(element!("html", |el| {
             facts.borrow_mut().lang = el.get_attribute("lang").map(|l| decode_entities(&l));
@@ -434,7 +584,7 @@ pub fn page_facts(html: &[u8]) -> PageFacts {
             Ok(())
         }));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    let _ = rewriter.write(html).and_then(|()| rewriter.end());
+    let _ = rewriter.write(&html).and_then(|()| rewriter.end());
     let mut facts = facts.into_inner();
     let fold = |t: String| {
         Some(
@@ -577,6 +727,227 @@ mod facts_tests {
 }
 
 #[cfg(test)]
+mod encoding_tests {
+    use super::*;
+    use encoding_rs::{Encoding, ISO_8859_5, SHIFT_JIS, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+    fn tags(title: &str) -> MetaTags {
+        MetaTags {
+            title: title.to_string(),
+            description: "Caf\u{e9} \u{2014} \u{65e5}\u{672c}".to_string(),
+            url: "https://e.test/p/".to_string(),
+            og_type: "article".to_string(),
+            site_name: None,
+            image: None,
+        }
+    }
+
+    fn encoded(encoding: &'static Encoding, text: &str) -> Vec<u8> {
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(!unmappable, "{text} in {}", encoding.name());
+        bytes.into_owned()
+    }
+
+    /// A page in `encoding` with `title`, declaring it with `declare` (`{}` for its name).
+    fn page(encoding: &'static Encoding, declare: &str, title: &str) -> Vec<u8> {
+        let declare = declare.replace("{}", encoding.name());
+        encoded(
+            encoding,
+            &format!(
+                "<html><head>{declare}<title>{title}</title></head><body><p>{title}</p></body></html>"
+            ),
+        )
+    }
+
+    /// Every byte kept but the block, which went in before `</head>`.
+    fn assert_only_block_added(before: &[u8], after: &[u8], block: &[u8]) {
+        let at = before.windows(7).position(|w| w == b"</head>").unwrap();
+        assert_eq!(after, [&before[..at], block, &before[at..]].concat());
+    }
+
+    #[test]
+    fn legacy_pages_are_read_and_written_in_their_encoding() {
+        let cases: &[(&'static Encoding, &str, &str)] = &[
+            (
+                WINDOWS_1252,
+                "<meta charset=\"{}\">",
+                "Caf\u{e9} cr\u{e8}me \u{2014} \u{bd}",
+            ),
+            (
+                SHIFT_JIS,
+                "<meta http-equiv=\"Content-Type\" content=\"text/html; charset={}\">",
+                "\u{65e5}\u{672c}\u{8a9e}\u{306e}\u{8a18}\u{4e8b}",
+            ),
+            (
+                ISO_8859_5,
+                "<META CHARSET={}>",
+                "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+            ),
+        ];
+        for (encoding, declare, title) in cases {
+            let html = page(encoding, declare, title);
+            let facts = page_facts(&html);
+            assert_eq!(facts.title.as_deref(), Some(*title), "{}", encoding.name());
+            assert_eq!(facts.encoding.encoding, *encoding);
+
+            let tags = tags(title);
+            let once = inject_meta(&html, &tags).unwrap();
+            let block = meta_block(&tags, &facts.encoding);
+            assert_only_block_added(&html, &once, &block);
+            // The title in the page's own bytes; what the encoding lacks as references.
+            let title_bytes = encoded(encoding, title);
+            assert!(block.windows(title_bytes.len()).any(|w| w == title_bytes));
+            let (text, _, malformed) = encoding.decode(&block);
+            assert!(!malformed);
+            assert!(text.contains(&format!("content=\"{title}\"")), "{text}");
+            let read_back = page_facts(&once);
+            assert_eq!(read_back.meta("og:title"), Some(*title));
+            assert_eq!(
+                read_back.meta("og:description"),
+                Some("Caf\u{e9} \u{2014} \u{65e5}\u{672c}"),
+                "{}",
+                encoding.name()
+            );
+            assert_eq!(inject_meta(&once, &tags).unwrap(), once, "idempotent");
+        }
+        // What Shift_JIS lacks, by reference.
+        let sjis = page(SHIFT_JIS, "<meta charset={}>", "x");
+        let block = meta_block(&tags("x"), &page_encoding(&sjis).unwrap());
+        let want: &[u8] = b"content=\"Caf&#233; ";
+        assert!(
+            block.windows(want.len()).any(|w| w == want),
+            "{}",
+            String::from_utf8_lossy(&block)
+        );
+    }
+
+    #[test]
+    fn every_case_in_every_encoding_is_idempotent_and_does_not_drift() {
+        let declarations = [
+            "",
+            "<meta charset=shift_jis>",
+            "<meta http-equiv=content-type content=\"text/html;charset=windows-1252\">",
+            "<meta charset=iso-2022-jp>",
+            "\u{feff}",
+        ];
+        let (old, new) = (
+            tags("\u{65e5}\u{672c} caf\u{e9} \u{1f600}"),
+            tags("New \u{2014}"),
+        );
+        for declaration in declarations {
+            for (what, page, _) in super::tests::CASES {
+                // The declaration first, and last (where the block may push it out of reach).
+                for page in [
+                    format!("{declaration}{page}"),
+                    format!("{page}{declaration}"),
+                ] {
+                    let once = match inject_meta(page.as_bytes(), &old) {
+                        Ok(once) => once,
+                        Err(InjectError::Encoding(_)) => continue,
+                        Err(e) => panic!("{what} {declaration:?}: {e}"),
+                    };
+                    assert_eq!(
+                        inject_meta(&once, &old).unwrap(),
+                        once,
+                        "{what} {declaration:?}"
+                    );
+                    assert_eq!(
+                        inject_meta(&once, &new).unwrap(),
+                        inject_meta(page.as_bytes(), &new).unwrap(),
+                        "{what} {declaration:?}"
+                    );
+                    assert_eq!(
+                        page_encoding(&once).unwrap(),
+                        page_encoding(page.as_bytes()).unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_pages_are_rewritten_in_utf16() {
+        let title = "\u{65e5}\u{672c} \u{1f600} caf\u{e9}";
+        let text = format!(
+            "<html><head><meta charset=utf-16><title>{title}</title></head><body>x</body></html>"
+        );
+        for encoding in [UTF_16LE, UTF_16BE] {
+            let html = charset::encode_utf16(&text, encoding, true);
+            let facts = page_facts(&html);
+            assert_eq!(facts.title.as_deref(), Some(title));
+            let once = inject_meta(&html, &tags(title)).unwrap();
+            let want = inject_meta(text.as_bytes(), &tags(title)).unwrap();
+            let want = charset::encode_utf16(std::str::from_utf8(&want).unwrap(), encoding, true);
+            assert_eq!(once, want, "{}", encoding.name());
+            assert_eq!(page_facts(&once).meta("og:title"), Some(title));
+            assert_eq!(existing_meta(&once)[0].1, title);
+            assert_eq!(inject_meta(&once, &tags(title)).unwrap(), once);
+        }
+        // Bytes that are not UTF-16 after the mark are refused, not mangled.
+        let err = inject_meta(b"\xff\xfe<\x00h\x00\x00", &tags("x")).unwrap_err();
+        assert!(matches!(err, InjectError::NotUtf16("UTF-16LE")), "{err}");
+    }
+
+    #[test]
+    fn encodings_that_cannot_be_rewritten_are_refused() {
+        let html = b"<html><head><meta charset=iso-2022-jp><title>x</title></head></html>";
+        let err = inject_meta(html, &tags("x")).unwrap_err();
+        assert!(err.to_string().contains("ISO-2022-JP"), "{err}");
+        assert!(err.hint().is_some());
+        let html = b"<meta charset=iso-2022-kr><title>x</title>";
+        assert!(matches!(
+            inject_meta(html, &tags("x")),
+            Err(InjectError::Encoding("replacement"))
+        ));
+    }
+
+    #[test]
+    fn undeclared_pages_that_are_not_utf8_get_ascii_tags() {
+        let html = b"<html><head><title>Caf\xe9</title></head><body>\xff</body></html>";
+        let facts = page_facts(html);
+        assert_eq!(facts.title.as_deref(), Some("Caf\u{e9}"));
+        assert_eq!(facts.encoding.found, charset::Found::Guessed);
+        let tags = tags("Caf\u{e9}");
+        let once = inject_meta(html, &tags).unwrap();
+        let block = meta_block(&tags, &facts.encoding);
+        assert!(block.is_ascii());
+        assert_only_block_added(html, &once, &block);
+        assert_eq!(page_facts(&once).meta("og:title"), Some("Caf\u{e9}"));
+        assert_eq!(inject_meta(&once, &tags).unwrap(), once);
+    }
+
+    #[test]
+    fn the_encoding_is_the_one_declared_once_stale_tags_are_gone() {
+        let title = "\u{65e5}\u{672c}";
+        // Stale tags push the declaration past the first 1024 bytes; gone, it is within.
+        let stale = "<meta property=\"og:description\" content=\"old\">\n".repeat(30);
+        let html = encoded(
+            SHIFT_JIS,
+            &format!("<head>{stale}<meta charset=shift_jis><title>{title}</title></head>"),
+        );
+        assert!(charset::prescan(&html[..1024]).is_none());
+        assert_eq!(page_encoding(&html).unwrap().encoding, SHIFT_JIS);
+        assert_eq!(page_facts(&html).title.as_deref(), Some(title));
+        let once = inject_meta(&html, &tags(title)).unwrap();
+        assert_eq!(inject_meta(&once, &tags(title)).unwrap(), once);
+
+        // The block pushes a declaration in the body past them: still the same encoding.
+        let padding = "x".repeat(900);
+        let html = encoded(
+            SHIFT_JIS,
+            &format!("<title>{title}</title><p>{padding}</p><meta charset=shift_jis>"),
+        );
+        let once = inject_meta(&html, &tags(title)).unwrap();
+        assert!(charset::prescan(&once[..1024]).is_none());
+        assert_eq!(page_encoding(&once).unwrap().encoding, SHIFT_JIS);
+        assert_eq!(inject_meta(&once, &tags(title)).unwrap(), once);
+        let title_bytes = encoded(SHIFT_JIS, title);
+        let tag = [&b"og:title\" content=\""[..], &title_bytes].concat();
+        assert!(once.windows(tag.len()).any(|w| w == tag));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -602,7 +973,7 @@ mod tests {
     }
 
     /// (what it guards, page, expected page with `{M}` for the inserted block)
-    const CASES: &[(&str, &str, &str)] = &[
+    pub(super) const CASES: &[(&str, &str, &str)] = &[
         (
             "replaces stale tags in the head",
             "<!doctype html>\n<html>\n<head>\n  <meta charset=\"utf-8\">\n  <meta property=\"og:title\" content=\"Old\">\n  <meta name=\"twitter:card\" content=\"summary\">\n  <title>x</title>\n</head>\n<body><p>hi</p></body>\n</html>\n",

@@ -1,5 +1,6 @@
 //! The website: pages rendered from the theme's templates, and the meta tags put into them.
 
+pub mod charset;
 pub mod inject;
 pub mod pages;
 pub mod templates;

@@ -300,3 +300,155 @@ fn inject_warns_of_characters_no_font_covers_naming_the_page() {
     );
     assert!(err.contains("[og] fonts"), "{err}");
 }
+
+/// The hash part of a card URL (`…/og/<slug>.<hash>.png`): the same for the same card.
+fn card_hash(url: &str) -> &str {
+    url.rsplit('/').next().unwrap().split('.').nth(1).unwrap()
+}
+
+#[test]
+fn pages_in_legacy_encodings_are_read_and_written_in_them() {
+    use encoding_rs::{Encoding, ISO_8859_5, SHIFT_JIS, UTF_16LE, WINDOWS_1252};
+    let cases: &[(&str, &'static Encoding, &str, &str)] = &[
+        (
+            "latin",
+            WINDOWS_1252,
+            "<meta charset=\"windows-1252\">",
+            "Crème brûlée — ½ price",
+        ),
+        (
+            "sjis",
+            SHIFT_JIS,
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\">",
+            "日本語の記事",
+        ),
+        (
+            "cyrillic",
+            ISO_8859_5,
+            "<meta charset=iso-8859-5>",
+            "Привет, мир",
+        ),
+        ("utf16", UTF_16LE, "", "日本語 😀 café"),
+    ];
+    let site = Site::empty();
+    let mut before = Vec::new();
+    for (name, encoding, declare, title) in cases {
+        let text = format!(
+            "<!doctype html>\n<html><head>{declare}<title>{title}</title>\n<meta name=\"description\" content=\"{title}!\"></head>\n<body><h1>{title}</h1></body></html>\n"
+        );
+        let bytes = if *encoding == UTF_16LE {
+            let mut bytes = vec![0xff, 0xfe];
+            bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+            bytes
+        } else {
+            encoding.encode(&text).0.into_owned()
+        };
+        site.write(&format!("out/{name}.html"), &bytes);
+        // The same page in UTF-8, for its card.
+        let utf8 = match declare.is_empty() {
+            true => text.clone(),
+            false => text.replace(declare, "<meta charset=utf-8>"),
+        };
+        site.write(&format!("out/{name}-utf8.html"), utf8);
+        before.push(bytes);
+    }
+    site.run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0);
+
+    for ((name, encoding, _, title), before) in cases.iter().zip(&before) {
+        let after = std::fs::read(site.path(&format!("out/{name}.html"))).unwrap();
+        let tags = existing_meta(&after);
+        assert_eq!(get(&tags, "og:title"), [*title], "{name}");
+        assert_eq!(
+            get(&tags, "og:description"),
+            [format!("{title}!")],
+            "{name}"
+        );
+        // Every other byte as it was: the tags went in before `</head>`.
+        let head_end = "</head>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect::<Vec<u8>>();
+        let head_end: &[u8] = if *encoding == UTF_16LE {
+            &head_end
+        } else {
+            b"</head>"
+        };
+        let at = before
+            .windows(head_end.len())
+            .position(|w| w == head_end)
+            .unwrap();
+        assert!(after.starts_with(&before[..at]), "{name}");
+        assert!(after.ends_with(&before[at..]), "{name}");
+        // Written in the page's encoding: it decodes without error, title included.
+        let (text, _, malformed) = encoding.decode(&after);
+        assert!(!malformed, "{name}");
+        assert!(
+            text.contains(&format!("<meta property=\"og:title\" content=\"{title}\">")),
+            "{name}: {text}"
+        );
+        // The card is the one of the same page in UTF-8: no mojibake in it.
+        let twin = existing_meta(site.read(&format!("out/{name}-utf8.html")).as_bytes());
+        assert_eq!(
+            card_hash(get(&tags, "og:image")[0]),
+            card_hash(get(&twin, "og:image")[0]),
+            "{name}"
+        );
+    }
+
+    // Again: nothing changes.
+    let run = site
+        .run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0);
+    assert!(
+        run.stderr().contains("injected tags into 0 of 8 pages"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn pages_whose_encoding_cannot_be_rewritten_are_named_and_the_rest_injected() {
+    let site = pages_site();
+    site.write(
+        "out/jis.html",
+        "<html><head><meta charset=\"iso-2022-jp\"><title>x</title></head></html>",
+    );
+    site.write("out/half.html", b"\xff\xfe<\x00h\x00\x00");
+    site.write(
+        "out/latin.html",
+        b"<html><head><title>Caf\xe9</title></head><body>\xe9</body></html>",
+    );
+    let err = site
+        .run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(2)
+        .stderr();
+    assert!(
+        err.contains(
+            "error: out/jis.html: the page is in ISO-2022-JP, which ogforge cannot rewrite"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: out/half.html: the page starts with a UTF-16LE byte-order mark but is not valid UTF-16LE"),
+        "{err}"
+    );
+    assert!(err.contains("hint: save the page as UTF-8"), "{err}");
+    assert_eq!(
+        site.read("out/jis.html"),
+        "<html><head><meta charset=\"iso-2022-jp\"><title>x</title></head></html>"
+    );
+    // An undeclared page that is not UTF-8: a warning, read as windows-1252, tags in ASCII.
+    assert!(
+        err.contains("warning: out/latin.html: it declares no encoding and is not valid UTF-8"),
+        "{err}"
+    );
+    let latin = std::fs::read(site.path("out/latin.html")).unwrap();
+    let tag: &[u8] = b"<meta property=\"og:title\" content=\"Caf&#233;\">";
+    assert!(
+        latin.windows(tag.len()).any(|w| w == tag),
+        "{}",
+        String::from_utf8_lossy(&latin)
+    );
+    assert_eq!(get(&meta(&site, "a/index.html"), "og:title"), ["Page A"]);
+}
