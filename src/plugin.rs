@@ -24,10 +24,10 @@ use crate::render::{CardRequest, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report, display_path};
 use crate::site::charset::{self, Found, PageEncoding};
 use crate::site::inject::{
-    InjectError, MetaTags, OgImage, PageFacts, check_encoding, inject_meta, page_encoding,
-    page_facts_in,
+    InjectError, MetaTags, OgImage, PageFacts, check_encoding, earlier_block, inject_meta,
+    page_encoding, page_facts_in,
 };
-use crate::url::{absolute, slugify};
+use crate::url::{absolute, encode_path, slugify};
 
 /// What the user asked of `inject`.
 #[derive(Debug, Clone, Default)]
@@ -400,10 +400,15 @@ fn read_page(
         facts.meta("og:image"),
     ) {
         (Some(image), _) => Some(resolve(&url, &image)),
-        (None, Some(image)) if !image.starts_with(&ours) && !options.replace => {
-            Some(resolve(&url, image))
-        }
-        _ => None,
+        // A card of an earlier run, whatever the base URL was then.
+        (None, Some(image)) if is_card(image) || image.starts_with(&ours) => None,
+        (None, Some(_)) if options.replace => None,
+        (None, Some(image)) => Some(
+            earlier_block(&html, &facts)
+                .and_then(|earlier| moved(image, &earlier.url, &url, &path))
+                .unwrap_or_else(|| resolve(&url, image)),
+        ),
+        (None, None) => None,
     };
     let title = post
         .map(|p| p.front.og.title.clone().unwrap_or_else(|| p.title.clone()))
@@ -518,6 +523,36 @@ fn page_slug(rel: &str) -> String {
     }
 }
 
+/// Whether an image URL is a card ogforge made: its path ends in
+/// `og/<slug>.<12 hex digits>.<png|jpg|webp>`, the shape of [`card_file`]. Whatever its
+/// host, so that a card of a run with another base URL is recognised.
+fn is_card(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let mut segments = path.rsplit('/');
+    let (Some(name), Some("og")) = (segments.next(), segments.next()) else {
+        return false;
+    };
+    let mut parts = name.rsplitn(3, '.');
+    let (Some(ext), Some(hash), Some(slug)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    matches!(ext, "png" | "jpg" | "webp")
+        && hash.len() == 12
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && !slug.is_empty()
+}
+
+/// An author's picture that an earlier run made absolute under the site's address then
+/// (`earlier_url` is the og:url it wrote for this page, at `path`), under its address now
+/// (`url`); `None` when it is not under the earlier address, or nothing moved.
+fn moved(image: &str, earlier_url: &str, url: &str, path: &str) -> Option<String> {
+    let path = encode_path(path);
+    let earlier_root = earlier_url.strip_suffix(&path)?;
+    let root = url.strip_suffix(&path)?;
+    let rest = image.strip_prefix(earlier_root)?;
+    (rest.starts_with('/') && earlier_root != root).then(|| format!("{root}{rest}"))
+}
+
 /// An image URL as written in a page, made absolute against the page's URL.
 fn resolve(page_url: &str, image: &str) -> String {
     if image.starts_with("http://") || image.starts_with("https://") {
@@ -568,6 +603,73 @@ mod tests {
             resolve(page, "https://x.test/a.png"),
             "https://x.test/a.png"
         );
+    }
+
+    #[test]
+    fn cards_are_known_by_the_shape_of_their_name_on_any_host() {
+        for card in [
+            "https://old.test/og/posts-a.0123456789ab.png",
+            "https://e.test/book/og/caf%C3%A9.abcdef012345.webp?v=1",
+            "/og/v1.2.0123456789ab.jpg",
+        ] {
+            assert!(is_card(card), "{card}");
+        }
+        for other in [
+            "https://e.test/og/default.png",
+            "https://e.test/og/a.0123456789AB.png",
+            "https://e.test/og/a.0123456789a.png",
+            "https://e.test/img/a.0123456789ab.png",
+            "https://e.test/og/.0123456789ab.png",
+            "https://e.test/og/a.0123456789ab.gif",
+            "https://e.test/og/a.0123456789ab.png/",
+        ] {
+            assert!(!is_card(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn pictures_under_an_earlier_address_move_to_the_new_one() {
+        let moved_to = |image, earlier, url, path| moved(image, earlier, url, path);
+        assert_eq!(
+            moved_to(
+                "https://old.test/book/d/img/a.png",
+                "https://old.test/book/d/",
+                "https://new.test/d/",
+                "/d/"
+            )
+            .as_deref(),
+            Some("https://new.test/d/img/a.png")
+        );
+        // Elsewhere, or nothing moved, or a canonical URL that is not the page's path.
+        let none = [
+            (
+                "https://cdn.test/a.png",
+                "https://old.test/d/",
+                "https://new.test/d/",
+            ),
+            (
+                "https://old.test/a.png",
+                "https://old.test/d/",
+                "https://old.test/d/",
+            ),
+            (
+                "https://old.test/a.png",
+                "https://old.test/other/",
+                "https://new.test/d/",
+            ),
+            (
+                "https://old.testing/a.png",
+                "https://old.test/d/",
+                "https://new.test/d/",
+            ),
+        ];
+        for (image, earlier, url) in none {
+            assert_eq!(
+                moved_to(image, earlier, url, "/d/"),
+                None,
+                "{image} {earlier}"
+            );
+        }
     }
 
     #[test]

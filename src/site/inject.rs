@@ -239,6 +239,34 @@ pub fn meta_block(tags: &MetaTags, encoding: &PageEncoding) -> Vec<u8> {
     encoding.encode(&render_block(tags)).into_owned()
 }
 
+/// The tags ogforge wrote into this page on an earlier run (of `build` or `inject`), when
+/// the page holds its block byte for byte as ogforge writes it; `None` when its managed
+/// tags are anybody else's, or were edited since. `facts` are the page's own.
+pub fn earlier_block(html: &[u8], facts: &PageFacts) -> Option<MetaTags> {
+    let meta = |key: &str| facts.meta(key).map(str::to_string);
+    let number = |key: &str| facts.meta(key).and_then(|v| v.parse().ok());
+    let tags = MetaTags {
+        title: meta("og:title")?,
+        description: meta("og:description")?,
+        url: meta("og:url")?,
+        og_type: meta("og:type")?,
+        site_name: meta("og:site_name"),
+        image: meta("og:image").map(|url| OgImage {
+            url,
+            width: number("og:image:width"),
+            height: number("og:image:height"),
+            mime_type: meta("og:image:type"),
+            alt: meta("og:image:alt").unwrap_or_default(),
+        }),
+    };
+    let (text, _) = readable(html, facts.encoding);
+    let block = match facts.encoding.is_utf16() {
+        true => render_block(&tags).into_bytes(),
+        false => meta_block(&tags, &facts.encoding),
+    };
+    memchr::memmem::find(&text, &block).map(|_| tags)
+}
+
 /// UTF-16LE or BE when the page starts with its byte-order mark.
 fn utf16_of(html: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let (encoding, _) = encoding_rs::Encoding::for_bom(html)?;
@@ -862,6 +890,50 @@ mod encoding_tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_block_of_an_earlier_run_is_recognised_and_nothing_else() {
+        let mut tags = tags("T\u{e9}a & \"biscuits\" \u{65e5}");
+        tags.image = Some(OgImage {
+            url: "https://old.test/og/a.0123456789ab.png".into(),
+            width: Some(1200),
+            height: Some(630),
+            mime_type: Some("image/png".into()),
+            alt: "Alt \u{e9}".into(),
+        });
+        for declaration in [
+            "",
+            "<meta charset=shift_jis>",
+            "<meta charset=windows-1252>",
+        ] {
+            let page = format!("<html><head>{declaration}<title>x</title></head></html>");
+            let once = inject_meta(page.as_bytes(), &tags).unwrap();
+            assert_eq!(earlier_block(&once, &page_facts(&once)), Some(tags.clone()));
+            assert_eq!(
+                earlier_block(page.as_bytes(), &page_facts(page.as_bytes())),
+                None
+            );
+        }
+        let utf16 = charset::encode_utf16("<title>x</title>", UTF_16BE, true);
+        let once = inject_meta(&utf16, &tags).unwrap();
+        assert_eq!(earlier_block(&once, &page_facts(&once)), Some(tags.clone()));
+        // The same values written otherwise (another order, another attribute) are not
+        // ogforge's block.
+        let once = String::from_utf8(inject_meta(b"<title>x</title>", &tags).unwrap()).unwrap();
+        for edited in [
+            once.replacen("<meta property=\"og:type\"", "<meta name=\"og:type\"", 1),
+            once.replacen("content=\"1200\"", "content=\"1200.0\"", 1),
+            once.replacen(
+                ">\n<meta property=\"og:url\"",
+                "><meta property=\"og:url\"",
+                1,
+            ),
+        ] {
+            assert_ne!(edited, once);
+            let facts = page_facts(edited.as_bytes());
+            assert_eq!(earlier_block(edited.as_bytes(), &facts), None, "{edited}");
         }
     }
 

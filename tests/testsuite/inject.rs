@@ -452,3 +452,76 @@ fn pages_whose_encoding_cannot_be_rewritten_are_named_and_the_rest_injected() {
     );
     assert_eq!(get(&meta(&site, "a/index.html"), "og:title"), ["Page A"]);
 }
+
+/// Every og:image, og:url and twitter:image of the pages, by page.
+fn urls(site: &Site) -> Vec<(String, Vec<String>)> {
+    PAGES
+        .iter()
+        .map(|(rel, _)| {
+            let tags = meta(site, rel);
+            let urls = ["og:url", "og:image", "twitter:image"]
+                .iter()
+                .flat_map(|key| get(&tags, key))
+                .map(str::to_string)
+                .collect();
+            (rel.to_string(), urls)
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_base_url_replaces_the_tags_of_an_earlier_one() {
+    let site = pages_site();
+    site.run(&["inject", "out", "--base-url", "https://old.test/book"])
+        .expect(0);
+    for (rel, urls) in urls(&site) {
+        assert_eq!(urls.len(), 3, "{rel}: {urls:?}");
+    }
+    site.run(&["inject", "out", "--base-url", "https://new.test"])
+        .expect(0);
+    for (rel, urls) in urls(&site) {
+        for url in &urls {
+            // The author's own picture on another host stays where it is.
+            let theirs = url == "https://cdn.example/e.png";
+            assert!(
+                url.starts_with("https://new.test/") || theirs,
+                "{rel}: {urls:?}"
+            );
+        }
+    }
+    let a = meta(&site, "a/index.html");
+    assert!(get(&a, "og:image")[0].starts_with("https://new.test/og/a."));
+    let d = meta(&site, "d/index.html");
+    assert_eq!(get(&d, "og:image"), ["https://new.test/d/img/cover.png"]);
+    assert_eq!(
+        get(&d, "twitter:image"),
+        ["https://new.test/d/img/cover.png"]
+    );
+    let e = meta(&site, "e.html");
+    assert_eq!(get(&e, "og:image"), ["https://cdn.example/e.png"]);
+
+    // Once more with the same address: nothing changes.
+    let before = urls(&site);
+    let run = site
+        .run(&["inject", "out", "--base-url", "https://new.test"])
+        .expect(0);
+    assert!(
+        run.stderr().contains("injected tags into 0 of 5 pages"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(urls(&site), before);
+
+    // An author's absolute picture on another address, in a page ogforge never wrote
+    // into, is the author's: kept.
+    site.write(
+        "out/f.html",
+        "<html><head><title>F</title><meta property=\"og:image\" content=\"https://old.test/f.png\"></head></html>",
+    );
+    site.run(&["inject", "out", "--base-url", "https://new.test"])
+        .expect(0);
+    assert_eq!(
+        get(&meta(&site, "f.html"), "og:image"),
+        ["https://old.test/f.png"]
+    );
+}
