@@ -22,12 +22,12 @@ use crate::manifest::{LiveManifest, Manifest};
 use crate::plan::{self, PlanOptions};
 use crate::render::{CardRequest, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report, display_path};
-use crate::site::charset::{self, Found, PageEncoding};
+use crate::site::charset::{self, Found};
 use crate::site::inject::{
     InjectError, MetaTags, OgImage, PageFacts, check_encoding, earlier_block, inject_meta,
     page_encoding, page_facts_in,
 };
-use crate::url::{absolute, encode_path, slugify};
+use crate::url::{absolute, decode_path, encode_path, slugify};
 
 /// What the user asked of `inject`.
 #[derive(Debug, Clone, Default)]
@@ -100,22 +100,7 @@ pub fn inject(options: &InjectOptions, report: &Report) -> Result<InjectSummary>
                     ))
                 })
                 .ok()?;
-            let path = options.dir.join(rel);
-            let encoding = page_encoding(&html).unwrap_or_else(|_| charset::detect(&html));
-            if let Err(e) = check_encoding(&html, &encoding) {
-                report.problem(page_problem(path, &e));
-                return None;
-            }
-            if encoding.found == Found::Guessed {
-                report.problem(
-                    Problem::warning(
-                        path,
-                        "it declares no encoding and is not valid UTF-8: read as windows-1252, its tags written in ASCII",
-                    )
-                    .with_hint("declare the page's encoding with <meta charset=\"...\"> at the top of its <head>"),
-                );
-            }
-            Some(read_page(&config, options, rel, html, encoding, &by_path))
+            read_page(&config, options, rel, html, &by_path, report)
         })
         .collect();
     pages.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -374,15 +359,33 @@ fn html_files(dir: &Path, report: &Report) -> Vec<String> {
     files
 }
 
-/// Reads one page and decides its picture: its author's, or a card to draw.
+/// Reads one page and decides its picture: its author's, or a card to draw; `None`, with
+/// the problem reported, for a page in an encoding it cannot be written back in.
 fn read_page(
     config: &Config,
     options: &InjectOptions,
     rel: &str,
     html: Vec<u8>,
-    encoding: PageEncoding,
     posts: &HashMap<&str, &Post>,
-) -> Page {
+    report: &Report,
+) -> Option<Page> {
+    let encoding = page_encoding(&html).unwrap_or_else(|_| charset::detect(&html));
+    if let Err(e) = check_encoding(&html, &encoding) {
+        report.problem(page_problem(options.dir.join(rel), &e));
+        return None;
+    }
+    if encoding.found == Found::Guessed {
+        report.problem(
+            Problem::warning(
+                options.dir.join(rel),
+                "it declares no encoding and is not valid UTF-8: \
+                 read as windows-1252, its tags written in ASCII",
+            )
+            .with_hint(
+                "declare the page's encoding with <meta charset=\"...\"> at the top of its <head>",
+            ),
+        );
+    }
     let facts = page_facts_in(&html, encoding);
     let path = page_path(rel);
     let url = facts
@@ -410,6 +413,26 @@ fn read_page(
         ),
         (None, None) => None,
     };
+    // A picture of the site that is not in the folder would be a broken preview.
+    let own_image = own_image.filter(|image| {
+        let Some(file) = file_in(&config.site.base_url, &options.dir, image) else {
+            return true;
+        };
+        let there = file.is_file();
+        if !there {
+            report.problem(
+                Problem::warning(
+                    options.dir.join(rel),
+                    format!(
+                        "its og:image {image} names {}, which does not exist; a card is drawn instead",
+                        file.display()
+                    ),
+                )
+                .with_hint("add the picture to the folder, or correct the page's og:image"),
+            );
+        }
+        there
+    });
     let title = post
         .map(|p| p.front.og.title.clone().unwrap_or_else(|| p.title.clone()))
         .or_else(|| page_title(&facts))
@@ -445,7 +468,7 @@ fn read_page(
                 .map(str::to_string)
         })
         .unwrap_or_default();
-    Page {
+    Some(Page {
         rel: rel.to_string(),
         html,
         facts,
@@ -455,7 +478,7 @@ fn read_page(
         own_image,
         card,
         alt,
-    }
+    })
 }
 
 /// A page's own title: `<title>` without the site name generators append to it
@@ -551,6 +574,25 @@ fn moved(image: &str, earlier_url: &str, url: &str, path: &str) -> Option<String
     let root = url.strip_suffix(&path)?;
     let rest = image.strip_prefix(earlier_root)?;
     (rest.starts_with('/') && earlier_root != root).then(|| format!("{root}{rest}"))
+}
+
+/// The file in `dir` an image URL under `base_url` names, `.` and `..` resolved as a
+/// browser does; `None` for a picture elsewhere.
+fn file_in(base_url: &str, dir: &Path, image: &str) -> Option<PathBuf> {
+    let rest = image.strip_prefix(base_url)?;
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let rest = decode_path(rest.strip_prefix('/')?)?;
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in rest.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    Some(segments.iter().fold(dir.to_path_buf(), |p, s| p.join(s)))
 }
 
 /// An image URL as written in a page, made absolute against the page's URL.
@@ -670,6 +712,23 @@ mod tests {
                 "{image} {earlier}"
             );
         }
+    }
+
+    #[test]
+    fn pictures_of_the_site_are_files_of_the_folder() {
+        let dir = Path::new("out");
+        let file = |image| file_in("https://e.test/blog", dir, image);
+        assert_eq!(
+            file("https://e.test/blog/d/img/caf%C3%A9.png?x#y"),
+            Some(dir.join("d/img/café.png"))
+        );
+        assert_eq!(
+            file("https://e.test/blog/../../etc/./passwd"),
+            Some(dir.join("etc/passwd"))
+        );
+        assert_eq!(file("https://e.test/blogs/a.png"), None);
+        assert_eq!(file("https://e.test/a.png"), None);
+        assert_eq!(file("https://cdn.test/blog/a.png"), None);
     }
 
     #[test]

@@ -77,6 +77,28 @@ pub fn encode_path(path: &str) -> String {
     out
 }
 
+/// Decodes the `%XX` escapes of a URL path; `None` when what they give is not UTF-8 or
+/// names a NUL byte, which no file has.
+pub fn decode_path(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h)? * 16 + hex(l)?) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.contains('\0'))
+}
+
 /// The absolute URL of a site path (`/posts/a/`) under `base_url` (no trailing `/`).
 pub fn absolute(base_url: &str, path: &str) -> String {
     if path.starts_with("http://") || path.starts_with("https://") {
@@ -166,6 +188,19 @@ mod tests {
         ] {
             assert!(!is_http_url(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn paths_decode() {
+        assert_eq!(
+            decode_path("caf%C3%A9/a%20b.png").as_deref(),
+            Some("café/a b.png")
+        );
+        assert_eq!(decode_path("100%25%zz%4").as_deref(), Some("100%%zz%4"));
+        assert_eq!(decode_path("%FF"), None);
+        assert_eq!(decode_path("a%00b"), None);
+        let path = "/posts/café et thé/";
+        assert_eq!(decode_path(&encode_path(path)).as_deref(), Some(path));
     }
 
     #[test]

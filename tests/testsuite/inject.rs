@@ -39,6 +39,7 @@ fn pages_site() -> Site {
         site.write(&format!("out/{rel}"), html);
     }
     site.write("out/style.css", "body { color: red }");
+    site.write("out/d/img/cover.png", tiny_png());
     site
 }
 
@@ -523,5 +524,59 @@ fn a_new_base_url_replaces_the_tags_of_an_earlier_one() {
     assert_eq!(
         get(&meta(&site, "f.html"), "og:image"),
         ["https://old.test/f.png"]
+    );
+}
+
+#[test]
+fn an_authors_picture_missing_from_the_folder_is_named_and_a_card_drawn() {
+    let site = pages_site();
+    site.write(
+        "out/g/index.html",
+        "<html><head><title>G</title><meta property=\"og:image\" content=\"img/gone.png\"></head></html>",
+    );
+    site.write(
+        "out/h.html",
+        "<html><head><title>H</title><meta property=\"og:image\" content=\"https://e.test/img/caf%C3%A9.png\"></head></html>",
+    );
+    let err = site
+        .run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0)
+        .stderr();
+    assert!(
+        err.contains("warning: out/g/index.html: its og:image https://e.test/g/img/gone.png names out/g/img/gone.png, which does not exist; a card is drawn instead"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: out/h.html: its og:image https://e.test/img/caf%C3%A9.png names out/img/café.png"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: add the picture to the folder"), "{err}");
+    for (rel, slug) in [("g/index.html", "g"), ("h.html", "h")] {
+        let image = get(&meta(&site, rel), "og:image")[0].to_string();
+        assert!(
+            image.starts_with(&format!("https://e.test/og/{slug}.")),
+            "{rel}: {image}"
+        );
+    }
+    // A picture that is there is kept, without a word.
+    assert_eq!(
+        get(&meta(&site, "d/index.html"), "og:image"),
+        ["https://e.test/d/img/cover.png"]
+    );
+    assert!(!err.contains("out/d/index.html"), "{err}");
+
+    // Once the picture is there, the page shows it again.
+    site.write("out/img/café.png", tiny_png());
+    site.write(
+        "out/h.html",
+        "<html><head><title>H</title><meta property=\"og:image\" content=\"https://e.test/img/caf%C3%A9.png\"></head></html>",
+    );
+    site.run(&["inject", "out", "--base-url", "https://e.test"])
+        .expect(0);
+    assert_eq!(
+        get(&meta(&site, "h.html"), "og:image"),
+        ["https://e.test/img/caf%C3%A9.png"]
     );
 }
