@@ -305,11 +305,7 @@ fn settle(html: &[u8], chunk: usize) -> Result<Settled<'_>, InjectError> {
     let mut page = Cow::Borrowed(html);
     for _ in 0..MAX_READS {
         let found = scan(&page, chunk)?;
-        let removals: Vec<_> = found
-            .stale
-            .iter()
-            .map(|tag| removal(&page, tag.clone()))
-            .collect();
+        let removals = removals(&page, &found.stale);
         if !found.reread() {
             let insert_at = found.insert_at.unwrap_or_else(|| found.end_of_head(&page));
             return Ok(Settled {
@@ -421,25 +417,40 @@ fn scan(html: &[u8], chunk: usize) -> Result<Edits, InjectError> {
     Ok(edits.take())
 }
 
-/// What removing a stale tag (its start tag at `tag`) replaces, and with what.
-fn removal(html: &[u8], tag: Range<usize>) -> (Range<usize>, &'static [u8]) {
+/// What removing the stale tags (their start tags at `stale`, in order) replaces, and with
+/// what.
+fn removals(html: &[u8], stale: &[Range<usize>]) -> Vec<(Range<usize>, &'static [u8])> {
     // Whitespace-only text after a tag goes with it, so that removing the block and
     // inserting it again gives back the same bytes.
-    let blank = html[tag.end..]
-        .iter()
-        .take_while(|b| b.is_ascii_whitespace())
-        .count();
-    let end = tag.end + blank;
-    let whole_text = html.get(end).is_none_or(|&b| b == b'<');
-    let end = if whole_text { end } else { tag.end };
-    // A `<` right before the tag is text; with the tag gone it would start a tag or
-    // comment with what follows (`<` `<meta …>` `p>` becoming `<p>`), so a space stands
-    // in for the tag there.
-    let joins = html[..tag.start].ends_with(b"<")
-        && html
-            .get(end)
-            .is_some_and(|b| b.is_ascii_alphabetic() || b"/!?".contains(b));
-    (tag.start..end, if joins { b" " } else { b"" })
+    let mut ranges: Vec<Range<usize>> = Vec::with_capacity(stale.len());
+    for tag in stale {
+        let blank = html[tag.end..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        let end = tag.end + blank;
+        let whole_text = html.get(end).is_none_or(|&b| b == b'<');
+        let end = if whole_text { end } else { tag.end };
+        // Tags next to each other go as one, so that what is around the run is judged
+        // below, not what is between them.
+        match ranges.last_mut() {
+            Some(last) if last.end == tag.start => last.end = end,
+            _ => ranges.push(tag.start..end),
+        }
+    }
+    ranges
+        .into_iter()
+        .map(|range| {
+            // A `<` right before the tags is text; with them gone it would start a tag or
+            // comment with what follows (`<` `<meta …>` `p>` becoming `<p>`), so a space
+            // stands in for them there.
+            let joins = html[..range.start].ends_with(b"<")
+                && html
+                    .get(range.end)
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b"/!?".contains(b));
+            (range, if joins { &b" "[..] } else { &b""[..] })
+        })
+        .collect()
 }
 
 /// `html` with each range replaced by its bytes; the ranges are in order and apart.
@@ -1154,6 +1165,11 @@ mod tests {
         (
             "a `<` before a stale tag does not join what follows it (found by fuzzing)",
             "<html><<meta name=\"twitter:card\" content=\"x\">D><title>x</title></head>",
+            "<html>< D><title>x</title>{M}</head>",
+        ),
+        (
+            "two stale tags in a row after a `<` do not join what follows them (found by testing encodings)",
+            "<html><<meta name=\"twitter:card\" content=\"x\">\n\n<meta property=\"og:title\" content=\"y\">D><title>x</title></head>",
             "<html>< D><title>x</title>{M}</head>",
         ),
         (
