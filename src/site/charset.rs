@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252, X_USER_DEFINED};
 
 /// How many bytes the prescan reads, as the HTML standard has it.
-const PRESCAN_BYTES: usize = 1024;
+pub const PRESCAN_BYTES: usize = 1024;
 
 /// The encoding of a page and how it was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,18 +79,26 @@ impl PageEncoding {
 
 /// The encoding of `html`: see the module's doc.
 pub fn detect(html: &[u8]) -> PageEncoding {
+    declared(html).unwrap_or_else(|| undeclared(html))
+}
+
+/// The encoding a page's byte-order mark or declaration names, read from its first
+/// [`PRESCAN_BYTES`] (all that is read of `html`).
+pub fn declared(html: &[u8]) -> Option<PageEncoding> {
     if let Some((encoding, _)) = Encoding::for_bom(html) {
-        return PageEncoding {
+        return Some(PageEncoding {
             encoding,
             found: Found::ByteOrderMark,
-        };
+        });
     }
-    if let Some(encoding) = prescan(&html[..html.len().min(PRESCAN_BYTES)]) {
-        return PageEncoding {
-            encoding,
-            found: Found::Declared,
-        };
-    }
+    prescan(&html[..html.len().min(PRESCAN_BYTES)]).map(|encoding| PageEncoding {
+        encoding,
+        found: Found::Declared,
+    })
+}
+
+/// The encoding of a page that declares none.
+fn undeclared(html: &[u8]) -> PageEncoding {
     if std::str::from_utf8(html).is_ok() {
         PageEncoding::UTF8
     } else {

@@ -285,10 +285,13 @@ impl Settled<'_> {
     /// The encoding of the page without its stale tags.
     fn encoding(&self) -> PageEncoding {
         if self.removals.is_empty() {
-            charset::detect(&self.page)
-        } else {
-            charset::detect(&splice(&self.page, &self.removals))
+            return charset::detect(&self.page);
         }
+        // A declaration is looked for in the first bytes only: the whole page is made
+        // again only when there is none, to tell UTF-8 from not.
+        let head = splice_until(&self.page, &self.removals, charset::PRESCAN_BYTES);
+        charset::declared(&head)
+            .unwrap_or_else(|| charset::detect(&splice(&self.page, &self.removals)))
     }
 
     /// The page with its stale tags removed and `block` in their stead.
@@ -464,6 +467,26 @@ fn splice(html: &[u8], edits: &[(Range<usize>, &[u8])]) -> Vec<u8> {
         copied = range.end;
     }
     out.extend_from_slice(&html[copied..]);
+    out
+}
+
+/// The first `limit` bytes (or fewer, at the end) of what [`splice`] gives.
+fn splice_until(html: &[u8], edits: &[(Range<usize>, &[u8])], limit: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(limit);
+    let mut copied = 0;
+    for (range, with) in edits {
+        if out.len() >= limit {
+            break;
+        }
+        out.extend_from_slice(&html[copied..range.start]);
+        out.extend_from_slice(with);
+        copied = range.end;
+    }
+    if out.len() < limit {
+        let rest = &html[copied..];
+        out.extend_from_slice(&rest[..rest.len().min(limit - out.len())]);
+    }
+    out.truncate(limit);
     out
 }
 
@@ -1320,6 +1343,19 @@ mod tests {
             [&b"\xf3"[..], block.as_bytes(), b"<!doctype!dg"].concat()
         );
         assert_eq!(inject_meta(&once, &tags).unwrap(), once);
+    }
+
+    #[test]
+    fn the_start_of_a_splice_is_the_start_of_the_splice() {
+        let html = b"0123456789abcdef";
+        let edits: Vec<(Range<usize>, &[u8])> = vec![(2..4, b"X"), (6..6, b"YY"), (10..15, b"")];
+        let whole = splice(html, &edits);
+        for limit in 0..=whole.len() + 2 {
+            assert_eq!(
+                splice_until(html, &edits, limit),
+                whole[..limit.min(whole.len())]
+            );
+        }
     }
 
     #[test]
