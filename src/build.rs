@@ -52,6 +52,9 @@ pub struct BuildOptions {
     /// `--shard K/N`: make and upload only this shard's assets to the shared cache;
     /// write no page.
     pub shard: Option<Shard>,
+    /// Leave a usage record in the shared cache for `cache prune` (`ogforge build`;
+    /// `watch` and `serve` rebuild on every save and would leave one per save).
+    pub record_cache_use: bool,
 }
 
 /// What a build did, for the summary line and for tests.
@@ -331,7 +334,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     }
     let cache = remote
         .as_ref()
-        .map(|remote| finish_cache(remote, options.shard, report));
+        .map(|remote| finish_cache(remote, options, report));
     if let Some(shard) = options.shard {
         let summary = BuildSummary {
             posts: content.posts.len(),
@@ -607,8 +610,9 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
 /// Waits for the shared cache's uploads and says what went wrong with it: a warning,
 /// since the assets were made here all the same; with `--shard`, see
 /// [`check_shard_in_cache`].
-fn finish_cache(remote: &RemoteCache, shard: Option<Shard>, report: &Report) -> CacheSummary {
-    let summary = remote.finish();
+fn finish_cache(remote: &RemoteCache, options: &BuildOptions, report: &Report) -> CacheSummary {
+    let shard = options.shard;
+    let summary = remote.finish(options.record_cache_use);
     let url = summary.url.clone();
     if let Some(why) = remote.newly_down() {
         report.problem(

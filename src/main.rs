@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 dry_run: args.dry_run,
                 frozen: args.frozen,
                 shard: args.shard,
+                record_cache_use: true,
                 list_assets: args.json,
                 ..watch_options(&args.site)
             };

@@ -274,9 +274,9 @@ impl RemoteCache {
         used.extend(fingerprints);
     }
 
-    /// Waits for the uploads, records what the build used (unless it used nothing or
-    /// the cache is down) and says what the cache did.
-    pub fn finish(&self) -> CacheSummary {
+    /// Waits for the uploads, records what the build used (when `record`, unless it used
+    /// nothing or the cache is down) and says what the cache did.
+    pub fn finish(&self, record: bool) -> CacheSummary {
         let handles = std::mem::take(&mut *self.uploads.lock().unwrap_or_else(|e| e.into_inner()));
         self.runtime.block_on(async {
             for handle in handles {
@@ -284,7 +284,7 @@ impl RemoteCache {
             }
         });
         let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|e| e.into_inner()));
-        if !used.is_empty() && !self.is_down() {
+        if record && !used.is_empty() && !self.is_down() {
             let inner = self.inner.clone();
             let _ = self.runtime.block_on(usage::record(
                 &inner.store,

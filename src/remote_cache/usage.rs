@@ -2,8 +2,8 @@
 //! `cache stats`.
 //!
 //! An object's own date is when it was uploaded, not when it was last used, and most
-//! stores cannot refresh it without uploading the object again. So every build that
-//! touches the cache leaves one small record instead, `<prefix>/used/<YYYY-MM-DD>/<hash>`,
+//! stores cannot refresh it without uploading the object again. So every `ogforge build`
+//! that uses the cache leaves one small record instead, `<prefix>/used/<YYYY-MM-DD>/<hash>`,
 //! listing the fingerprint of every asset the build's pages use (fresh on its disk,
 //! downloaded or made: a machine with a warm local cache uses objects without
 //! downloading them). The record is named after its contents, so a build that uses the

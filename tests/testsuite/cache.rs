@@ -319,26 +319,34 @@ fn a_bad_cache_url_stops_the_build_before_any_work() {
     assert!(!site.exists("public"));
 }
 
-/// A cache endpoint that accepts connections and never answers: every lookup times out,
-/// the cache is given up after a few, and the build makes everything itself.
-#[test]
-fn a_cache_that_never_answers_is_a_warning() {
+/// An S3 endpoint on 127.0.0.1 that accepts connections and never answers, for a minute
+/// at most; and the variables that point a build at it.
+fn silent_endpoint() -> Vec<(String, String)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let held = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let mut open = Vec::new();
         listener.set_nonblocking(true).unwrap();
         let until = std::time::Instant::now() + Duration::from_secs(60);
-        while std::time::Instant::now() < until {
+        while std::time::Instant::now() < until && open.len() < 50 {
             match listener.accept() {
                 Ok((conn, _)) => open.push(conn),
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
-            if open.len() > 50 {
-                break;
-            }
         }
     });
+    [
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn silent_site() -> Site {
     let site = Site::new();
     site.write(
         "ogforge.toml",
@@ -347,18 +355,17 @@ fn a_cache_that_never_answers_is_a_warning() {
     for i in 0..5 {
         site.post(&format!("p{i}.md"), &format!("title: P{i}"), "x");
     }
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let run = site
-        .run_with_env(
-            &["build", "--json"],
-            &[
-                ("AWS_ENDPOINT_URL", &endpoint),
-                ("AWS_ACCESS_KEY_ID", "test"),
-                ("AWS_SECRET_ACCESS_KEY", "test"),
-                ("AWS_REGION", "us-east-1"),
-            ],
-        )
-        .expect(0);
+    site
+}
+
+/// Every lookup times out, the cache is given up after a few, and the build makes
+/// everything itself.
+#[test]
+fn a_cache_that_never_answers_is_a_warning() {
+    let site = silent_site();
+    let env = silent_endpoint();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = site.run_with_env(&["build", "--json"], &pairs).expect(0);
     assert!(
         run.stderr().contains("the shared cache is not answering"),
         "{}",
@@ -370,7 +377,22 @@ fn a_cache_that_never_answers_is_a_warning() {
     for i in 0..5 {
         assert!(site.exists(&format!("public/p{i}/index.html")));
     }
-    drop(held);
+}
+
+/// A shard's one job is to fill the cache: when it cannot, it fails and says so.
+#[test]
+fn a_shard_whose_cache_does_not_answer_fails() {
+    let site = silent_site();
+    let env = silent_endpoint();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = site
+        .run_with_env(&["build", "--shard", "1/1"], &pairs)
+        .expect(1);
+    assert!(
+        run.stderr().contains("are not in the shared cache"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
