@@ -95,11 +95,16 @@ impl BuildSummary {
         let errors = report.count(ProblemKind::Input) + report.count(ProblemKind::Asset);
         let mut line = match self.shard {
             Some(shard) => format!(
-                "shard {shard}: {} and {} made, {} and {} already in the shared cache or here, in {:.2}s; no page written",
+                "shard {shard}: {} and {} made, {} there already (in the shared cache or on this machine), in {:.2}s; no page written",
                 plural(self.cards_rendered, "card"),
                 plural(self.screenshots_made, "screenshot"),
-                self.cards_remote + self.cards_fresh,
-                self.screenshots_remote + self.screenshots_fresh,
+                plural(
+                    self.cards_remote
+                        + self.cards_fresh
+                        + self.screenshots_remote
+                        + self.screenshots_fresh,
+                    "asset"
+                ),
                 self.elapsed.as_secs_f64(),
             ),
             None => self.build_line(),
