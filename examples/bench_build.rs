@@ -2,12 +2,15 @@
 //! then times the release `ogforge` binary on it: a cold build, a no-op build and a build
 //! after one edit, against the floor no no-op build can beat (walk, read and hash every
 //! input, in-process). With `--remote` it times a cold build against the fake SnapSharp
-//! instead. It prints a Markdown table for BENCHMARKS.md; benches/README.md says more.
+//! instead; with `--cache URL`, cold, warm-shared-cache and sharded builds against a shared
+//! cache (its credentials from the environment, as for ogforge). It prints a Markdown
+//! table for BENCHMARKS.md; benches/README.md says more.
 //!
 //! ```text
 //! cargo build --release
 //! cargo run --release --example bench_build -- 1000 --dir /tmp/blog-1000
 //! cargo run --release --example bench_build -- 200 --remote --rate-limit 600/min
+//! cargo run --release --example bench_build -- 1000 --cache file:///tmp/og-cache --shards 2
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
@@ -62,6 +65,14 @@ struct Args {
     /// With --remote: `snapsharp.rate_limit`, enforced by the fake too.
     #[arg(long, default_value = "100000/s")]
     rate_limit: RateLimit,
+    /// Time builds against this shared cache (s3://, gs://, az://, file://), under a new
+    /// prefix of it each run: cold without it, cold uploading, a fresh machine reading it
+    /// (with and without --frozen), and --shards shards then a --frozen assemble.
+    #[arg(long, value_name = "URL", conflicts_with = "remote")]
+    cache: Option<String>,
+    /// With --cache: how many shards the sharded build has.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    shards: u32,
 }
 
 impl Args {
@@ -78,6 +89,8 @@ fn main() -> Result<()> {
     let mut table = String::new();
     if args.remote {
         remote(&args, &tools, &site, &mut table)?;
+    } else if let Some(url) = &args.cache {
+        shared_cache(&args, url, &tools, &site, &mut table)?;
     } else {
         local(&args, &tools, &site, &mut table)?;
     }
@@ -266,6 +279,11 @@ impl Tools {
     /// Runs `ogforge build DIR` with `env` added; stops the benchmark unless the build
     /// exited 0 or 1 (1: some cards failed, every page was still written).
     fn build(&self, dir: &Path, env: &[(&str, &str)]) -> Result<Build> {
+        self.build_with(dir, &[], env)
+    }
+
+    /// `ogforge build DIR ARGS...`.
+    fn build_with(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Build> {
         let rss_file = tempfile::NamedTempFile::new()?;
         let mut command = match &self.time {
             Some(time) => {
@@ -277,7 +295,11 @@ impl Tools {
             }
             None => Command::new(&self.ogforge),
         };
-        command.arg("build").arg(dir).envs(env.iter().copied());
+        command
+            .arg("build")
+            .arg(dir)
+            .args(args)
+            .envs(env.iter().copied());
         let started = Instant::now();
         let output = command
             .output()
@@ -304,9 +326,18 @@ impl Tools {
         };
         let summary = stderr
             .lines()
-            .find(|line| line.starts_with("built "))
-            .unwrap_or("(no summary line)")
-            .to_string();
+            .filter(|line| {
+                ["built ", "shard ", "shared cache "]
+                    .iter()
+                    .any(|start| line.starts_with(start))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let summary = if summary.is_empty() {
+            "(no summary line)".to_string()
+        } else {
+            summary
+        };
         Ok(Build {
             wall,
             cpu,
@@ -510,6 +541,89 @@ fn hash_inputs(content: &Path) -> Result<(Duration, usize, u64)> {
     Ok((started.elapsed(), files.len(), bytes))
 }
 
+/// Cold builds with and without the shared cache at `url`, a fresh machine reading it,
+/// and a sharded build assembled by `--frozen`; each "fresh machine" is the blog with its
+/// output and `.ogforge/` removed. Shards run one after another here; on a CI matrix they
+/// run at once, so the matrix's time is the slowest shard plus the assemble.
+fn shared_cache(
+    args: &Args,
+    url: &str,
+    tools: &Tools,
+    site: &Site,
+    out: &mut String,
+) -> Result<()> {
+    site.write_config("\n[screenshots]\nbackend = \"off\"\n")?;
+    let run_id = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)?
+        .as_millis();
+    let base = url.trim_end_matches('/');
+    let whole = format!("{base}/bench-{run_id}/whole");
+    let sharded = format!("{base}/bench-{run_id}/sharded");
+    let env = |url: &str| vec![("OGFORGE_CACHE_URL", url.to_string())];
+    let mut rows: Vec<(String, Build)> = Vec::new();
+    let mut step = |name: String, args_: &[&str], env: Vec<(&str, String)>| -> Result<Duration> {
+        site.clean()?;
+        eprintln!("bench_build: {name}");
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let build = tools.build_with(&site.dir, args_, &pairs)?;
+        ensure!(
+            build.exit_code == 0,
+            "{name}: exit {}: {}",
+            build.exit_code,
+            build.summary
+        );
+        let wall = build.wall;
+        rows.push((name, build));
+        Ok(wall)
+    };
+    step("cold, no shared cache".into(), &[], env(""))?;
+    step("cold, uploading to an empty cache".into(), &[], env(&whole))?;
+    step("fresh machine, warm cache".into(), &[], env(&whole))?;
+    step(
+        "fresh machine, warm cache, --frozen".into(),
+        &["--frozen"],
+        env(&whole),
+    )?;
+    let mut slowest = Duration::ZERO;
+    for k in 1..=args.shards {
+        let shard = format!("{k}/{}", args.shards);
+        let wall = step(
+            format!("shard {shard} (empty cache)"),
+            &["--shard", &shard],
+            env(&sharded),
+        )?;
+        slowest = slowest.max(wall);
+    }
+    let assemble = step(
+        "assemble: --frozen from the shards".into(),
+        &["--frozen"],
+        env(&sharded),
+    )?;
+
+    let _ = writeln!(out, "| build | wall | CPU | ogforge says |");
+    let _ = writeln!(out, "|---|---:|---:|---|");
+    for (name, b) in &rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} |",
+            seconds(b.wall),
+            b.cpu.map_or("n/a".into(), seconds),
+            b.summary.replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| matrix of {} (slowest shard + assemble) | {} | | |",
+        args.shards,
+        seconds(slowest + assemble)
+    );
+    let _ = writeln!(
+        out,
+        "\nThe cache's objects stay under `{base}/bench-{run_id}/`."
+    );
+    Ok(())
+}
+
 /// One run of a cold build against the fake SnapSharp, and a no-op build after it.
 struct RemoteRun {
     cold: Build,
@@ -661,9 +775,11 @@ fn remote(args: &Args, tools: &Tools, site: &Site, out: &mut String) -> Result<(
 fn header(args: &Args, site: &Site, tools: &Tools, load: &str) -> String {
     let mut out = String::new();
     let mode = if args.remote {
-        ", remote (fake SnapSharp)"
+        ", remote (fake SnapSharp)".to_string()
+    } else if let Some(url) = &args.cache {
+        format!(", shared cache at {url}")
     } else {
-        ""
+        String::new()
     };
     let _ = writeln!(out, "### ogforge whole build, {} posts{mode}\n", args.posts);
     let _ = writeln!(out, "| | |\n|---|---|");

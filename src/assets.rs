@@ -14,8 +14,9 @@ use crate::fsutil::{TEMP_PREFIX, write_atomic};
 use crate::manifest::{AssetRecord, AssetState, LiveManifest};
 use crate::plan::Decision;
 use crate::progress::Progress;
+use crate::remote_cache::{Expect, Fetched, RemoteCache, Wanted};
 use crate::render::{FailureKind, RenderError};
-use crate::report::Report;
+use crate::report::{Problem, Report};
 
 /// One file to make or keep, and the manifest entries (key, post source) it serves.
 pub struct Job {
@@ -76,6 +77,17 @@ impl Executor<'_> {
         jobs: &[Job],
         make: &(dyn Fn(usize) -> Result<Vec<u8>, RenderError> + Sync),
     ) -> Result<Vec<Outcome>, String> {
+        self.execute_uploading(jobs, make, None)
+    }
+
+    /// [`Executor::execute`], uploading each asset made to the shared cache when there
+    /// is one (`expect` says what job `i` must be; see [`RemoteCache::upload`]).
+    pub fn execute_uploading(
+        &self,
+        jobs: &[Job],
+        make: &(dyn Fn(usize) -> Result<Vec<u8>, RenderError> + Sync),
+        upload: Option<(&RemoteCache, &(dyn Fn(usize) -> Expect + Sync))>,
+    ) -> Result<Vec<Outcome>, String> {
         // Record what is about to be made before making it, so a killed build's manifest
         // says which assets were left unfinished.
         self.manifest.with(|m| {
@@ -100,7 +112,11 @@ impl Executor<'_> {
             }
             let result = make(i).and_then(|bytes| {
                 write_atomic(&self.out.join(&job.file), &bytes)
-                    .map_err(|e| RenderError::transient(format!("{e:#}")))
+                    .map_err(|e| RenderError::transient(format!("{e:#}")))?;
+                if let Some((remote, expect)) = upload {
+                    remote.upload(&job.fingerprint.hex(), &bytes, expect(i));
+                }
+                Ok(())
             });
             let (state, error, permanent) = match &result {
                 Ok(()) => (AssetState::Ready, None, false),
@@ -160,6 +176,100 @@ impl Executor<'_> {
             None => Ok(outcomes),
         }
     }
+}
+
+/// With a shared cache: looks up every asset that `jobs` would make and takes each one
+/// found there (checked against `expect(i)`) as made: its file written, its state ready,
+/// its decision fresh. Returns which jobs came from the cache. A copy that is not usable
+/// is a warning naming the post; the asset is made again and its copy replaced.
+/// `--force` asks the cache nothing: it redoes every asset (and uploads it anew).
+///
+/// With `also_fresh` (`--shard`, whose job is to leave its share in the cache) the assets
+/// already on disk are looked up too, and uploaded from the disk when the cache lacks them.
+pub fn fetch_remote(
+    remote: &RemoteCache,
+    jobs: &mut [Job],
+    expect: &dyn Fn(usize) -> Expect,
+    out: &Path,
+    manifest: &LiveManifest,
+    report: &Report,
+    also_fresh: bool,
+) -> Vec<bool> {
+    remote.note_used(
+        jobs.iter()
+            .filter(|j| !matches!(j.decision, Decision::Failed(_)))
+            .map(|j| j.fingerprint.hex()),
+    );
+    let mut fetched = vec![false; jobs.len()];
+    let (indices, wanted): (Vec<usize>, Vec<Wanted>) = jobs
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| match &j.decision {
+            Decision::Make(why) => why != "--force",
+            Decision::Fresh => also_fresh,
+            Decision::Failed(_) => false,
+        })
+        .map(|(i, j)| {
+            let wanted = Wanted {
+                fingerprint: j.fingerprint.hex(),
+                expect: expect(i),
+                dest: out.join(&j.file),
+            };
+            (i, wanted)
+        })
+        .unzip();
+    if wanted.is_empty() {
+        return fetched;
+    }
+    for (i, result) in indices.into_iter().zip(remote.fetch(wanted)) {
+        let job = &mut jobs[i];
+        let shown = job
+            .owners
+            .first()
+            .map_or(job.file.as_str(), |o| o.1.as_str());
+        if job.decision.is_fresh() {
+            // Only with `also_fresh`: the file here is the asset; the cache must have it.
+            if matches!(result, Fetched::Miss | Fetched::Corrupt(_))
+                && let Ok(bytes) = std::fs::read(out.join(&job.file))
+            {
+                remote.upload(&job.fingerprint.hex(), &bytes, expect(i));
+            }
+            continue;
+        }
+        match result {
+            Fetched::Hit(_) => {
+                report.verbose(format!("remote {shown}"));
+                job.decision = Decision::Fresh;
+                fetched[i] = true;
+                for (key, source) in &job.owners {
+                    manifest.record(key, job.record(source, AssetState::Ready, None, false));
+                }
+            }
+            Fetched::Corrupt(why) => report.problem(
+                Problem::warning(
+                    shown.to_string(),
+                    format!(
+                        "the shared cache's copy of {} is not usable ({why}); making it again",
+                        job.file
+                    ),
+                )
+                .with_hint("anyone who can write to the cache can change its objects; see README, \"Security\""),
+            ),
+            Fetched::Miss | Fetched::Unavailable => {}
+        }
+    }
+    if let Some(why) = remote.newly_down() {
+        report.problem(
+            Problem::warning(
+                remote.location().to_string(),
+                format!("the shared cache is not answering ({why}); going on without it"),
+            )
+            .with_hint(
+                "assets are made here meanwhile; check the URL, the credentials and the network",
+            ),
+        );
+    }
+    fetched
 }
 
 /// Removes what a killed build may have left half-written in `dir`: temporary files

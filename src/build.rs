@@ -18,6 +18,7 @@ use crate::fingerprint::FingerprintBuilder;
 use crate::fsutil::{Written, copy_if_changed, write_atomic, write_if_changed};
 use crate::manifest::{LiveManifest, Manifest, PageRecord};
 use crate::plan::PlanOptions;
+use crate::remote_cache::{CacheSummary, RemoteCache, Shard};
 use crate::render::RENDERER_VERSION;
 use crate::render::snapsharp::{ApiKey, SnapsharpClient};
 use crate::report::{Problem, ProblemKind, Report, display_path, plural};
@@ -48,6 +49,12 @@ pub struct BuildOptions {
     /// Fill [`BuildSummary::assets`] even when nothing changed (it costs reading the
     /// manifest, which a no-op build otherwise skips).
     pub list_assets: bool,
+    /// `--shard K/N`: make and upload only this shard's assets to the shared cache;
+    /// write no page.
+    pub shard: Option<Shard>,
+    /// Leave a usage record in the shared cache for `cache prune` (`ogforge build`;
+    /// `watch` and `serve` rebuild on every save and would leave one per save).
+    pub record_cache_use: bool,
 }
 
 /// What a build did, for the summary line and for tests.
@@ -61,9 +68,12 @@ pub struct BuildSummary {
     pub cards_rendered: usize,
     /// Cards whose file was already there, made from the same inputs.
     pub cards_fresh: usize,
+    /// Cards downloaded from the shared cache.
+    pub cards_remote: usize,
     pub cards_failed: usize,
     pub screenshots_made: usize,
     pub screenshots_fresh: usize,
+    pub screenshots_remote: usize,
     pub screenshots_failed: usize,
     pub screenshots_skipped: usize,
     /// Card and screenshot files in the output that no page refers to any more.
@@ -72,6 +82,10 @@ pub struct BuildSummary {
     pub assets: BTreeMap<String, crate::manifest::AssetRecord>,
     pub output_dir: PathBuf,
     pub elapsed: Duration,
+    /// What the shared cache did, when there is one.
+    pub cache: Option<CacheSummary>,
+    /// The shard this build made, with `--shard`.
+    pub shard: Option<Shard>,
 }
 
 impl BuildSummary {
@@ -79,22 +93,33 @@ impl BuildSummary {
     /// what went wrong.
     pub fn to_line(&self, report: &Report) -> String {
         let errors = report.count(ProblemKind::Input) + report.count(ProblemKind::Asset);
-        let mut line = format!(
-            "built {} ({}) into {} in {:.2}s; {} drawn, {} up to date{}; {} written, {} unchanged",
-            plural(self.pages, "page"),
-            plural(self.posts, "post"),
-            self.output_dir.display(),
-            self.elapsed.as_secs_f64(),
-            plural(self.cards_rendered, "card"),
-            self.cards_fresh,
-            if self.cards_failed > 0 {
-                format!(", {} failed", self.cards_failed)
-            } else {
-                String::new()
-            },
-            plural(self.files_written, "file"),
-            self.files_unchanged,
-        );
+        let mut line = match self.shard {
+            Some(shard) => format!(
+                "shard {shard}: {} and {} made, {} there already (in the shared cache or on this machine), in {:.2}s; no page written",
+                plural(self.cards_rendered, "card"),
+                plural(self.screenshots_made, "screenshot"),
+                plural(
+                    self.cards_remote
+                        + self.cards_fresh
+                        + self.screenshots_remote
+                        + self.screenshots_fresh,
+                    "asset"
+                ),
+                self.elapsed.as_secs_f64(),
+            ),
+            None => self.build_line(),
+        };
+        if let Some(cache) = &self.cache {
+            line.push_str(&format!(
+                "\nshared cache {}: {} found, {} missing, {} uploaded ({} down, {} up)",
+                cache.url,
+                cache.hits,
+                cache.misses,
+                cache.uploads,
+                crate::config::ByteSize(cache.bytes_downloaded),
+                crate::config::ByteSize(cache.bytes_uploaded),
+            ));
+        }
         if self.leftovers > 0 {
             line.push_str(&format!(
                 "\n{} no page uses any more; `ogforge clean` removes them",
@@ -105,6 +130,30 @@ impl BuildSummary {
             line.push_str(&format!("\n{} above", plural(errors, "error")));
         }
         line
+    }
+
+    fn build_line(&self) -> String {
+        format!(
+            "built {} ({}) into {} in {:.2}s; {} drawn, {} up to date{}{}; {} written, {} unchanged",
+            plural(self.pages, "page"),
+            plural(self.posts, "post"),
+            self.output_dir.display(),
+            self.elapsed.as_secs_f64(),
+            plural(self.cards_rendered, "card"),
+            self.cards_fresh,
+            if self.cards_remote > 0 {
+                format!(", {} from the shared cache", self.cards_remote)
+            } else {
+                String::new()
+            },
+            if self.cards_failed > 0 {
+                format!(", {} failed", self.cards_failed)
+            } else {
+                String::new()
+            },
+            plural(self.files_written, "file"),
+            self.files_unchanged,
+        )
     }
 }
 
@@ -128,6 +177,7 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     // Nothing changed since a build without problems: done, having only read the inputs.
     let inputs = crate::stamp::inputs(site_dir, &config, options);
     let may_skip = !(options.force || options.dry_run || options.retry_failed)
+        && options.shard.is_none()
         && report.verbosity() < crate::report::Verbosity::Verbose;
     if let Some(mut summary) = inputs
         .filter(|_| may_skip)
@@ -140,6 +190,19 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         return Ok(summary);
     }
     let fonts = load_fonts(&config, site_dir)?;
+    // A dry run asks nothing of anyone; a frozen build may read from the cache.
+    let remote = if options.dry_run {
+        None
+    } else {
+        RemoteCache::from_config(&config.cache, options.frozen).map_err(|e| anyhow!(e))?
+    };
+    if let (Some(shard), None) = (options.shard, &remote) {
+        bail!(
+            "--shard {shard} needs a shared cache to leave its share in\n  hint: set `[cache] url` in {} or {}",
+            crate::config::CONFIG_FILE,
+            crate::remote_cache::URL_ENV
+        );
+    }
     // One SnapSharp client for cards and screenshots: one rate limit for both.
     let key = ApiKey::from_env(&config.snapsharp.api_key_env);
     let remote_cards = config.og.backend == OgBackend::Snapsharp && !options.offline;
@@ -168,11 +231,17 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         CardBackend::choose(&config, site_dir, fonts.clone(), client.clone())?
     };
     report.verbose(format!(
-        "ogforge {}; config {}; cards: {}; screenshots: {}",
+        "ogforge {}; config {}; cards: {}; screenshots: {}{}",
         crate::VERSION,
         site_dir.join(crate::config::CONFIG_FILE).display(),
         card_backend_name(&config, &backend, options),
         shot_backend_name(shot_choice, chromium.as_deref(), options),
+        match (&remote, options.shard) {
+            (Some(remote), Some(shard)) =>
+                format!("; shared cache: {}, shard {shard}", remote.location()),
+            (Some(remote), None) => format!("; shared cache: {}", remote.location()),
+            (None, _) => String::new(),
+        },
     ));
     let shot_backend: Option<Box<dyn ShotBackend>> = match (shot_choice, &client, chromium) {
         (Choice::Snapsharp, Some(client), _) => Some(Box::new(SnapsharpShots(client.clone()))),
@@ -212,6 +281,8 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
             frozen,
             manifest: &manifest,
             report,
+            remote: remote.as_ref(),
+            shard: options.shard,
         };
         match screenshots::run(&step, &content) {
             Ok(shots) => shots,
@@ -237,6 +308,8 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         frozen,
         manifest: &manifest,
         report,
+        remote: remote.as_ref(),
+        shard: options.shard,
     };
     let cards = cards::run(&card_step, &content).and_then(|mut cards| {
         let site_card = cards::site_card(&card_step, &mut cards.stale)?;
@@ -264,11 +337,43 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
                 .with_hint("run `ogforge build` where the API key or Chromium is available, and keep .ogforge/ and the output's og/ and screenshots/ folders in the CI cache")
         });
     }
+    let cache = remote
+        .as_ref()
+        .map(|remote| finish_cache(remote, options, report));
+    if let Some(shard) = options.shard {
+        let summary = BuildSummary {
+            posts: content.posts.len(),
+            cards_rendered: cards.rendered,
+            cards_fresh: cards.fresh,
+            cards_remote: cards.remote,
+            cards_failed: cards.failed,
+            screenshots_made: shots.made,
+            screenshots_fresh: shots.fresh,
+            screenshots_remote: shots.remote,
+            screenshots_failed: shots.failed,
+            output_dir: out,
+            elapsed: started.elapsed(),
+            cache,
+            shard: Some(shard),
+            ..BuildSummary::default()
+        };
+        check_shard_in_cache(&summary, report);
+        // Keep the records of the assets made here; every other is left as it was.
+        let manifest = manifest.into_inner();
+        if let Err(e) = manifest.save(site_dir) {
+            report.problem(Problem::warning(
+                Manifest::path(site_dir),
+                format!("could not save the cache: {e:#}"),
+            ));
+        }
+        return Ok(summary);
+    }
     if options.dry_run || report.count(ProblemKind::Stale) > 0 {
         return Ok(BuildSummary {
             posts: content.posts.len(),
             output_dir: out,
             elapsed: started.elapsed(),
+            cache,
             ..BuildSummary::default()
         });
     }
@@ -450,13 +555,16 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
         files_unchanged: fresh_posts.len(),
         cards_rendered: cards.rendered,
         cards_fresh: cards.fresh,
+        cards_remote: cards.remote,
         cards_failed: cards.failed,
         screenshots_made: shots.made,
         screenshots_fresh: shots.fresh,
+        screenshots_remote: shots.remote,
         screenshots_failed: shots.failed,
         screenshots_skipped: shots.skipped,
         leftovers: leftovers(&out, &used_files(&cards.files, &shots.files), shots_ran).len(),
         output_dir: out.clone(),
+        cache,
         ..BuildSummary::default()
     };
     let written = pages
@@ -502,6 +610,67 @@ pub fn build(options: &BuildOptions, report: &Report) -> Result<BuildSummary> {
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Waits for the shared cache's uploads and says what went wrong with it: a warning,
+/// since the assets were made here all the same; with `--shard`, see
+/// [`check_shard_in_cache`].
+fn finish_cache(remote: &RemoteCache, options: &BuildOptions, report: &Report) -> CacheSummary {
+    let shard = options.shard;
+    let summary = remote.finish(options.record_cache_use);
+    let url = summary.url.clone();
+    if let Some(why) = remote.newly_down() {
+        report.problem(
+            Problem::warning(
+                &url,
+                format!("the shared cache stopped answering ({why}); went on without it"),
+            )
+            .with_hint("the assets were made here; the next build uploads what is missing"),
+        );
+    } else if summary.upload_failures > 0 && shard.is_none() {
+        report.problem(Problem::warning(
+            &url,
+            format!(
+                "{} to the shared cache failed ({})",
+                plural(summary.upload_failures as usize, "upload"),
+                remote.first_upload_error().unwrap_or_default()
+            ),
+        ));
+    }
+    summary
+}
+
+/// A shard's one job is to leave its share in the shared cache: every asset of it must
+/// have been found there or uploaded, or the build fails (exit 1) and says how many are
+/// missing.
+fn check_shard_in_cache(summary: &BuildSummary, report: &Report) {
+    let Some(cache) = &summary.cache else { return };
+    let share = (summary.cards_rendered
+        + summary.cards_fresh
+        + summary.cards_remote
+        + summary.screenshots_made
+        + summary.screenshots_fresh
+        + summary.screenshots_remote) as u64;
+    // Hits include the assets that were on this disk already and found in the cache.
+    let in_cache = cache.hits + cache.uploads;
+    if in_cache < share || cache.upload_failures > 0 {
+        let why = cache
+            .down
+            .clone()
+            .unwrap_or_else(|| "uploads failed".into());
+        report.problem(Problem {
+            kind: ProblemKind::Asset,
+            ..Problem::input(
+                &cache.url,
+                format!(
+                    "shard {}: {} of its {share} assets are not in the shared cache ({why})",
+                    summary.shard.map(|s| s.to_string()).unwrap_or_default(),
+                    share.saturating_sub(in_cache).max(cache.upload_failures)
+                ),
+            )
+            .with_hint("run the shard again; the assets made are on this machine and upload on the next try")
+        });
+    }
 }
 
 /// `ogforge clean`: removes card files that the last build's pages do not use.

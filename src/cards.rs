@@ -17,6 +17,7 @@ use crate::content::{Content, PageKind, Post};
 use crate::fingerprint::Fingerprint;
 use crate::manifest::LiveManifest;
 use crate::plan::{self, Decision, PlanOptions};
+use crate::remote_cache::{Expect, RemoteCache, Shard};
 use crate::render::fonts::FontSet;
 use crate::render::{Backend, CardRequest, RenderError, card_file, card_fingerprint};
 use crate::report::{Problem, ProblemKind, Report};
@@ -31,6 +32,8 @@ pub struct CardOutcome {
     pub images: HashMap<String, OgImage>,
     pub rendered: usize,
     pub fresh: usize,
+    /// Downloaded from the shared cache.
+    pub remote: usize,
     pub failed: usize,
     /// Why each post's card was made, by post source; absent when it was fresh.
     pub reasons: HashMap<PathBuf, String>,
@@ -61,6 +64,19 @@ pub struct CardStep<'a> {
     pub frozen: bool,
     pub manifest: &'a LiveManifest,
     pub report: &'a Report,
+    /// The shared cache, asked before any card is made.
+    pub remote: Option<&'a RemoteCache>,
+    /// `--shard K/N`: only the cards of this shard are made.
+    pub shard: Option<Shard>,
+}
+
+impl CardStep<'_> {
+    fn expect(&self, card: &CardRequest) -> Expect {
+        Expect {
+            format: card.format,
+            size: Some((card.width, card.height)),
+        }
+    }
 }
 
 /// One card to make or keep, and the posts that show it.
@@ -115,6 +131,14 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
                 None
             }
         };
+        // A shard makes a card drawn from a screenshot where it has the screenshot; a
+        // shard without it must not draw the template card in its place.
+        if step.shard.is_some()
+            && post.front.og.source.as_deref() == Some("screenshot")
+            && from_screenshot.is_none()
+        {
+            continue;
+        }
         if let (Some(fonts), None) = (step.fonts, from_screenshot) {
             crate::backends::warn_missing_glyphs(fonts, &post.source, &request, report);
         }
@@ -156,6 +180,38 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
                     posts: vec![post],
                 });
             }
+        }
+    }
+
+    if let Some(shard) = step.shard {
+        planned.retain(|card| card.from_screenshot.is_some() || shard.owns(&card.fingerprint.hash));
+    }
+    let mut jobs: Vec<Job> = planned
+        .iter()
+        .map(|card| Job {
+            file: card.file.clone(),
+            fingerprint: card.fingerprint.clone(),
+            decision: card.decision.clone(),
+            owners: card
+                .posts
+                .iter()
+                .map(|p| (asset_key(p), p.source.display().to_string()))
+                .collect(),
+        })
+        .collect();
+    let mut fetched = vec![false; jobs.len()];
+    if let (Some(remote), false) = (step.remote, step.dry_run || step.options.force) {
+        fetched = assets::fetch_remote(
+            remote,
+            &mut jobs,
+            &|i| step.expect(&planned[i].request),
+            out,
+            step.manifest,
+            report,
+            step.shard.is_some(),
+        );
+        for (card, job) in planned.iter_mut().zip(&jobs) {
+            card.decision = job.decision.clone();
         }
     }
 
@@ -201,19 +257,6 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         return Ok(outcome);
     }
 
-    let jobs: Vec<Job> = planned
-        .iter()
-        .map(|card| Job {
-            file: card.file.clone(),
-            fingerprint: card.fingerprint.clone(),
-            decision: card.decision.clone(),
-            owners: card
-                .posts
-                .iter()
-                .map(|p| (asset_key(p), p.source.display().to_string()))
-                .collect(),
-        })
-        .collect();
     let executor = Executor {
         what: "cards",
         out,
@@ -221,28 +264,38 @@ pub fn run(step: &CardStep<'_>, content: &Content) -> Result<CardOutcome> {
         manifest: step.manifest,
         report,
     };
+    let expect = |i: usize| step.expect(&planned[i].request);
+    let upload = step
+        .remote
+        .map(|r| (r, &expect as &(dyn Fn(usize) -> Expect + Sync)));
     let outcomes = executor
-        .execute(&jobs, &|i| match &planned[i].from_screenshot {
-            Some(path) => {
-                let picture = std::fs::read(path).map_err(|e| {
-                    RenderError::transient(format!("could not read the screenshot: {e}"))
-                })?;
-                let card = &planned[i].request;
-                Ok(crate::render::png::cover(
-                    &picture,
-                    card.width,
-                    card.height,
-                )?)
-            }
-            None => backend.render(&planned[i].request),
-        })
+        .execute_uploading(
+            &jobs,
+            &|i| match &planned[i].from_screenshot {
+                Some(path) => {
+                    let picture = std::fs::read(path).map_err(|e| {
+                        RenderError::transient(format!("could not read the screenshot: {e}"))
+                    })?;
+                    let card = &planned[i].request;
+                    Ok(crate::render::png::cover(
+                        &picture,
+                        card.width,
+                        card.height,
+                    )?)
+                }
+                None => backend.render(&planned[i].request),
+            },
+            upload,
+        )
         .map_err(|message| anyhow!(message))?;
 
-    for (card, result) in planned.iter().zip(outcomes) {
+    for ((card, result), fetched) in planned.iter().zip(outcomes).zip(fetched) {
         match result {
             Outcome::Fresh | Outcome::Made => {
                 if result == Outcome::Made {
                     outcome.rendered += 1;
+                } else if fetched {
+                    outcome.remote += 1;
                 } else {
                     outcome.fresh += 1;
                 }
@@ -401,12 +454,29 @@ pub fn site_card(step: &CardStep<'_>, stale: &mut Vec<String>) -> Result<Option<
     let key = "card:site".to_string();
     let record = step.manifest.with(|m| m.assets.get(&key).cloned());
     let exists = crate::fsutil::has_content(&step.out.join(&file));
-    let job = Job {
+    if step
+        .shard
+        .is_some_and(|shard| !shard.owns(&fingerprint.hash))
+    {
+        return Ok(None);
+    }
+    let mut job = Job {
         decision: plan::decide(&fingerprint, record.as_ref(), exists, step.options),
         file,
         fingerprint,
         owners: vec![(key, crate::config::CONFIG_FILE.to_string())],
     };
+    if let (Some(remote), false) = (step.remote, step.dry_run || step.options.force) {
+        assets::fetch_remote(
+            remote,
+            std::slice::from_mut(&mut job),
+            &|_| step.expect(&request),
+            step.out,
+            step.manifest,
+            step.report,
+            step.shard.is_some(),
+        );
+    }
     let image = || OgImage {
         url: absolute(&config.site.base_url, &job.file),
         width: Some(config.og.width),
@@ -434,10 +504,16 @@ pub fn site_card(step: &CardStep<'_>, stale: &mut Vec<String>) -> Result<Option<
         manifest: step.manifest,
         report: step.report,
     };
+    let expect = |_| step.expect(&request);
+    let upload = step
+        .remote
+        .map(|r| (r, &expect as &(dyn Fn(usize) -> Expect + Sync)));
     let outcome = executor
-        .execute(std::slice::from_ref(&job), &|_| {
-            step.backend.render(&request)
-        })
+        .execute_uploading(
+            std::slice::from_ref(&job),
+            &|_| step.backend.render(&request),
+            upload,
+        )
         .map_err(|message| anyhow!(message))?;
     Ok(match &outcome[0] {
         Outcome::Made | Outcome::Fresh => Some(image()),

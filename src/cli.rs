@@ -56,6 +56,46 @@ pub enum Command {
     /// Watch, and serve the site on 127.0.0.1 with live reload and a card gallery at
     /// /_ogforge/.
     Serve(ServeArgs),
+    /// Look after the shared cache (`[cache] url` or OGFORGE_CACHE_URL).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove the objects no build has used (or uploaded) for a while.
+    Prune(PruneArgs),
+    /// Count the objects in the shared cache and say when it was last used.
+    Stats(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// The site folder whose ogforge.toml names the cache.
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
+    /// The cache to use instead of the site's (s3://, gs://, az://, file://).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Print the outcome as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Remove what no build has used for this long: 90d, 12h, 2w.
+    #[arg(long, value_name = "AGE", default_value = "90d", value_parser = parse_age)]
+    pub older_than: std::time::Duration,
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    crate::remote_cache::usage::parse_age(s)
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +194,10 @@ pub struct BuildArgs {
     /// is missing or stale.
     #[arg(long, conflicts_with_all = ["force", "dry_run"])]
     pub frozen: bool,
+    /// For a CI matrix: make and upload to the shared cache only the assets of shard K of
+    /// N, write no page; a final `build --frozen` assembles the site from the cache.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["frozen", "dry_run"])]
+    pub shard: Option<crate::remote_cache::Shard>,
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

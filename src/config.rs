@@ -25,6 +25,8 @@ pub struct Config {
     pub screenshots: ScreenshotsConfig,
     #[serde(default)]
     pub snapsharp: SnapsharpConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
 }
 
 /// `[site]`: what the blog is and where its files live.
@@ -182,6 +184,31 @@ impl Default for SnapsharpConfig {
             },
             max_attempts: 5,
             timeout_secs: 120,
+        }
+    }
+}
+
+/// `[cache]`: the shared cache of cards and screenshots in object storage (README, "A
+/// shared cache for CI"). Off unless a URL is given here or in `OGFORGE_CACHE_URL`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` or
+    /// `file:///folder`; `OGFORGE_CACHE_URL` overrides it (set and empty: no cache).
+    pub url: Option<String>,
+    /// Requests to the cache in flight at most.
+    pub concurrency: usize,
+    /// One request's limit; a cache slower than that is a warning and the asset is made
+    /// here.
+    pub timeout_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            url: None,
+            concurrency: 16,
+            timeout_secs: 10,
         }
     }
 }
@@ -407,6 +434,12 @@ impl Config {
         if self.snapsharp.timeout_secs == 0 {
             bail!("`snapsharp.timeout_secs` is 0; use the API's 120 or more");
         }
+        if self.cache.concurrency == 0 {
+            bail!("`cache.concurrency` is 0; at least one request must be allowed in flight");
+        }
+        if self.cache.timeout_secs == 0 {
+            bail!("`cache.timeout_secs` is 0; use 1 or more (10 is the default)");
+        }
         if self.snapsharp.api_key_env.is_empty() {
             bail!(
                 "`snapsharp.api_key_env` is empty; name the environment variable that holds the key"
@@ -503,6 +536,10 @@ concurrency = 4
 rate_limit = "2/s"
 max_attempts = 5
 timeout_secs = 120
+[cache]
+url = "s3://cards/blog"
+concurrency = 16
+timeout_secs = 10
 "#;
         let c = Config::parse(text).unwrap();
         assert_eq!(c.og.backend, OgBackend::Snapsharp);
@@ -538,6 +575,10 @@ timeout_secs = 120
             (
                 "[site]\ntitle = \"T\"\nbase_url = \"https://e.com\"\n[blog]\n",
                 "blog",
+            ),
+            (
+                &format!("{MINIMAL}[cache]\nconcurrency = 0\n"),
+                "cache.concurrency",
             ),
         ];
         for (text, key) in cases {

@@ -28,14 +28,36 @@ pub fn build_report(
         out["output_dir"] = s.output_dir.display().to_string().into();
         out["elapsed_ms"] = (s.elapsed.as_millis() as u64).into();
         out["files"] = json!({ "written": s.files_written, "unchanged": s.files_unchanged });
-        out["cards"] =
-            json!({ "made": s.cards_rendered, "fresh": s.cards_fresh, "failed": s.cards_failed });
+        out["cards"] = json!({
+            "made": s.cards_rendered,
+            "fresh": s.cards_fresh,
+            "remote": s.cards_remote,
+            "failed": s.cards_failed,
+        });
         out["screenshots"] = json!({
             "made": s.screenshots_made,
             "fresh": s.screenshots_fresh,
+            "remote": s.screenshots_remote,
             "failed": s.screenshots_failed,
             "skipped": s.screenshots_skipped,
         });
+        if let Some(c) = &s.cache {
+            out["cache"] = json!({
+                "url": c.url,
+                "hits": c.hits,
+                "misses": c.misses,
+                "corrupt": c.corrupt,
+                "errors": c.errors,
+                "uploads": c.uploads,
+                "upload_failures": c.upload_failures,
+                "bytes_downloaded": c.bytes_downloaded,
+                "bytes_uploaded": c.bytes_uploaded,
+                "down": c.down,
+            });
+        }
+        if let Some(shard) = s.shard {
+            out["shard"] = shard.to_string().into();
+        }
         out["leftovers"] = s.leftovers.into();
         out["assets"] = s
             .assets

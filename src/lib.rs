@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod plan;
 pub mod plugin;
 pub mod progress;
+pub mod remote_cache;
 pub mod render;
 pub mod report;
 pub mod scaffold;

@@ -10,6 +10,8 @@ use ogforge::cli::{Cli, Command};
 use ogforge::report::plural;
 use ogforge::{BuildOptions, ExitStatus, Report};
 
+mod cmd;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let report = Report::new(cli.global.verbosity());
@@ -20,6 +22,8 @@ fn main() -> ExitCode {
                 retry_failed: args.retry_failed,
                 dry_run: args.dry_run,
                 frozen: args.frozen,
+                shard: args.shard,
+                record_cache_use: true,
                 list_assets: args.json,
                 ..watch_options(&args.site)
             };
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
                 Err(e) => fatal(&e),
             }
         }
+        Command::Cache(command) => cmd::cache::execute(command, &report),
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {
                 report.info(format!(

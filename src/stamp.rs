@@ -150,8 +150,8 @@ pub fn record(
         summary.posts,
         summary.pages,
         summary.files_written + summary.files_unchanged,
-        summary.cards_rendered + summary.cards_fresh,
-        summary.screenshots_made + summary.screenshots_fresh,
+        summary.cards_rendered + summary.cards_fresh + summary.cards_remote,
+        summary.screenshots_made + summary.screenshots_fresh + summary.screenshots_remote,
         summary.screenshots_skipped,
         summary.leftovers,
     );

@@ -20,6 +20,7 @@ use crate::content::{Content, PageKind, Post};
 use crate::fingerprint::{Fingerprint, FingerprintBuilder};
 use crate::manifest::LiveManifest;
 use crate::plan::{self, Decision, PlanOptions};
+use crate::remote_cache::{Expect, RemoteCache, Shard};
 use crate::render::snapsharp::SnapsharpClient;
 use crate::render::{RENDERER_VERSION, RenderError};
 use crate::report::{Problem, ProblemKind, Report, plural};
@@ -54,6 +55,23 @@ impl Shot {
             body.insert(k.clone(), v.clone());
         }
         body
+    }
+
+    /// What the picture must be: a PNG of the asked size, unless its size is the
+    /// page's (a full page, an element).
+    fn expect(&self) -> Expect {
+        use crate::config::ImageFormat;
+        let body = self.body();
+        let page_sized = self.full_page || body.get("selector").is_some_and(|v| !v.is_null());
+        let format = match body.get("format").and_then(Value::as_str) {
+            Some("jpeg" | "jpg") => ImageFormat::Jpeg,
+            Some("webp") => ImageFormat::Webp,
+            _ => ImageFormat::Png,
+        };
+        Expect {
+            format,
+            size: (!page_sized).then_some((self.width, self.height)),
+        }
     }
 
     /// Everything that decides the picture but the backend: a site is the same site
@@ -225,6 +243,8 @@ pub struct ShotOutcome {
     pub shots: HashMap<String, Vec<ShotInfo>>,
     pub made: usize,
     pub fresh: usize,
+    /// Downloaded from the shared cache.
+    pub remote: usize,
     pub failed: usize,
     pub skipped: usize,
     /// With `--frozen`: every screenshot that is missing or stale, described.
@@ -248,6 +268,10 @@ pub struct ShotStep<'a> {
     pub frozen: bool,
     pub manifest: &'a LiveManifest,
     pub report: &'a Report,
+    /// The shared cache, asked before any screenshot is taken.
+    pub remote: Option<&'a RemoteCache>,
+    /// `--shard K/N`: only the screenshots of this shard are taken.
+    pub shard: Option<Shard>,
 }
 
 struct Planned<'a> {
@@ -329,6 +353,34 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
         }
     }
 
+    if let Some(shard) = step.shard {
+        planned.retain(|p| shard.owns(&p.fingerprint.hash));
+    }
+    let mut jobs: Vec<Job> = planned
+        .iter()
+        .map(|p| Job {
+            file: p.file.clone(),
+            fingerprint: p.fingerprint.clone(),
+            decision: p.decision.clone(),
+            owners: vec![(p.key.clone(), p.post.source.display().to_string())],
+        })
+        .collect();
+    let mut fetched = vec![false; jobs.len()];
+    if let (Some(remote), false) = (step.remote, step.dry_run || step.options.force) {
+        fetched = assets::fetch_remote(
+            remote,
+            &mut jobs,
+            &|i| planned[i].shot.expect(),
+            out,
+            step.manifest,
+            report,
+            step.shard.is_some(),
+        );
+        for (p, job) in planned.iter_mut().zip(&jobs) {
+            p.decision = job.decision.clone();
+        }
+    }
+
     if step.frozen {
         for p in planned.iter().filter(|p| !p.decision.is_fresh()) {
             outcome.stale.push(format!(
@@ -365,8 +417,15 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
             );
             outcome.skipped = skipped.len();
         }
-        for p in planned.iter().filter(|p| p.decision.is_fresh()) {
-            outcome.fresh += 1;
+        for (p, fetched) in planned.iter().zip(&fetched) {
+            if !p.decision.is_fresh() {
+                continue;
+            }
+            if *fetched {
+                outcome.remote += 1;
+            } else {
+                outcome.fresh += 1;
+            }
             outcome.files.insert(p.file.clone());
             record_shot(&mut outcome, config, out, p);
         }
@@ -388,15 +447,6 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
         return Ok(outcome);
     }
 
-    let jobs: Vec<Job> = planned
-        .iter()
-        .map(|p| Job {
-            file: p.file.clone(),
-            fingerprint: p.fingerprint.clone(),
-            decision: p.decision.clone(),
-            owners: vec![(p.key.clone(), p.post.source.display().to_string())],
-        })
-        .collect();
     let executor = Executor {
         what: "screenshots",
         out,
@@ -404,14 +454,20 @@ pub fn run(step: &ShotStep<'_>, content: &Content) -> Result<ShotOutcome> {
         manifest: step.manifest,
         report,
     };
+    let expect = |i: usize| planned[i].shot.expect();
+    let upload = step
+        .remote
+        .map(|r| (r, &expect as &(dyn Fn(usize) -> Expect + Sync)));
     let outcomes = executor
-        .execute(&jobs, &|i| backend.shoot(&planned[i].shot))
+        .execute_uploading(&jobs, &|i| backend.shoot(&planned[i].shot), upload)
         .map_err(|message| anyhow!(message))?;
-    for (p, result) in planned.iter().zip(outcomes) {
+    for ((p, result), fetched) in planned.iter().zip(outcomes).zip(fetched) {
         match result {
             Outcome::Fresh | Outcome::Made => {
                 if result == Outcome::Made {
                     outcome.made += 1;
+                } else if fetched {
+                    outcome.remote += 1;
                 } else {
                     outcome.fresh += 1;
                 }

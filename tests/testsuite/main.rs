@@ -1,6 +1,8 @@
 //! ogforge's integration tests: one binary over fixture sites, driving the real program.
 
 mod build;
+mod cache;
+mod cache_s3;
 mod cards;
 mod check;
 mod hostile;
