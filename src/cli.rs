@@ -59,6 +59,11 @@ pub enum Command {
     /// Look after the shared cache (`[cache] url` or OGFORGE_CACHE_URL).
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Print a completion script for SHELL on stdout, e.g. `ogforge completions bash >
+    /// ~/.local/share/bash-completion/completions/ogforge`.
+    Completions(CompletionsArgs),
+    /// Print ogforge's man page (roff) on stdout, e.g. `ogforge man > ogforge.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +101,12 @@ pub struct PruneArgs {
 
 fn parse_age(s: &str) -> Result<std::time::Duration, String> {
     crate::remote_cache::usage::parse_age(s)
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete ogforge's commands and options in.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use ogforge::cli::{Cli, Command};
 use ogforge::report::plural;
 use ogforge::{BuildOptions, ExitStatus, Report};
@@ -150,6 +150,20 @@ fn main() -> ExitCode {
             }
         }
         Command::Cache(command) => cmd::cache::execute(command, &report),
+        Command::Completions(args) => {
+            // Made in memory first: clap_complete panics when its writer fails (a closed
+            // pipe, as in `| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "ogforge", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(e) => fatal(&anyhow::Error::new(e).context("could not make the man page")),
+            }
+        }
         Command::Clean(args) => match ogforge::build::clean(&args.site, &report) {
             Ok(removed) => {
                 report.info(format!(
@@ -171,6 +185,16 @@ fn watch_options(args: &ogforge::cli::WatchArgs) -> BuildOptions {
         drafts: args.drafts,
         offline: args.offline,
         ..BuildOptions::default()
+    }
+}
+
+/// Writes a generated file to stdout; a reader that went away (`| head`) is no error.
+fn print_bytes(bytes: &[u8]) -> ExitStatus {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Ok(()) => ExitStatus::Success,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
+        Err(e) => fatal(&anyhow::Error::new(e).context("could not write to stdout")),
     }
 }
 
