@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Verbosity;
 
@@ -27,6 +29,53 @@ pub struct GlobalArgs {
     /// Print errors only.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// When to colour what ogforge prints: auto is on a terminal, unless NO_COLOR is set.
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// `--color`, as cargo and ripgrep take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// `--color` among the arguments, read before clap parses them so that clap's own
+    /// usage errors follow it too; the last one wins, as clap would have it.
+    pub fn scan(args: impl IntoIterator<Item = OsString>) -> ColorWhen {
+        let mut when = ColorWhen::Auto;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let value = match arg.to_str() {
+                Some("--") => break,
+                Some("--color") => args.next(),
+                Some(a) => a.strip_prefix("--color=").map(OsString::from),
+                None => None,
+            };
+            if let Some(v) = value.as_ref().and_then(|v| v.to_str())
+                && let Ok(w) = ColorWhen::from_str(v, false)
+            {
+                when = w;
+            }
+        }
+        when
+    }
+
+    /// Makes it the choice of every coloured line printed from now on, ogforge's and
+    /// clap's. Auto leaves NO_COLOR, CLICOLOR_FORCE and whether stderr is a terminal
+    /// to decide.
+    pub fn apply(self) -> clap::ColorChoice {
+        let (ours, clap) = match self {
+            ColorWhen::Auto => (anstream::ColorChoice::Auto, clap::ColorChoice::Auto),
+            ColorWhen::Always => (anstream::ColorChoice::Always, clap::ColorChoice::Always),
+            ColorWhen::Never => (anstream::ColorChoice::Never, clap::ColorChoice::Never),
+        };
+        ours.write_global();
+        clap
+    }
 }
 
 impl GlobalArgs {
@@ -212,4 +261,30 @@ pub struct BuildArgs {
     /// Print a machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(args: &[&str]) -> ColorWhen {
+        ColorWhen::scan(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn color_is_found_before_parsing_in_both_spellings() {
+        assert_eq!(scan(&["build"]), ColorWhen::Auto);
+        assert_eq!(scan(&["build", "--color", "never"]), ColorWhen::Never);
+        assert_eq!(
+            scan(&["--color=always", "check", "public"]),
+            ColorWhen::Always
+        );
+        assert_eq!(
+            scan(&["--color=never", "build", "--color=always"]),
+            ColorWhen::Always
+        );
+        // A bad value is left for clap to report; after `--` nothing is an option.
+        assert_eq!(scan(&["--color", "sometimes"]), ColorWhen::Auto);
+        assert_eq!(scan(&["build", "--", "--color=never"]), ColorWhen::Auto);
+    }
 }

@@ -5,15 +5,25 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
+use ogforge::cli::ColorWhen;
 use ogforge::cli::{Cli, Command};
-use ogforge::report::plural;
+use ogforge::report::{eprint_styled, plural};
 use ogforge::{BuildOptions, ExitStatus, Report};
 
 mod cmd;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Read before parsing, so that clap's own errors follow --color too.
+    let color = ColorWhen::scan(std::env::args_os().skip(1)).apply();
+    let cli = match Cli::command()
+        .color(color)
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let report = Report::new(cli.global.verbosity());
     let status = match cli.command {
         Command::Build(args) => {
@@ -96,7 +106,7 @@ fn main() -> ExitCode {
                         );
                     } else {
                         for finding in &found.findings {
-                            eprintln!("{finding}");
+                            eprint_styled(&finding.to_string());
                         }
                         report.info(format!(
                             "checked {}: {}, {}",
@@ -200,6 +210,6 @@ fn print_bytes(bytes: &[u8]) -> ExitStatus {
 
 /// An error that stopped the command: its chain, then exit 2.
 fn fatal(e: &anyhow::Error) -> ExitStatus {
-    eprintln!("error: {e:#}");
+    eprint_styled(&format!("error: {e:#}"));
     ExitStatus::BadInput
 }

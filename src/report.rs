@@ -125,7 +125,7 @@ impl Report {
     /// Prints the problem now and keeps it for the summary.
     pub fn problem(&self, problem: Problem) {
         if problem.kind != ProblemKind::Warning || self.verbosity >= Verbosity::Normal {
-            eprintln!("{problem}");
+            eprint_styled(&problem.to_string());
         }
         self.lock().push(problem);
     }
@@ -177,6 +177,38 @@ pub fn display_path(base: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(base).unwrap_or(path).to_path_buf()
 }
 
+/// Prints `text` on stderr with its labels coloured as cargo colours them: `error:` red,
+/// `warning:` and `stale:` yellow, `hint:` cyan, at the start of a line. anstream drops
+/// the colours where they are off (`--color never`, NO_COLOR, stderr not a terminal), so
+/// the text itself stays plain for tests, JSON and the gallery.
+pub fn eprint_styled(text: &str) {
+    anstream::eprintln!("{}", styled(text));
+}
+
+fn styled(text: &str) -> String {
+    use anstyle::{AnsiColor, Style};
+    let labels = [
+        ("error:", AnsiColor::Red),
+        ("warning:", AnsiColor::Yellow),
+        ("stale:", AnsiColor::Yellow),
+        ("  hint:", AnsiColor::Cyan),
+    ];
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match labels.iter().find(|(label, _)| line.starts_with(label)) {
+            Some((label, colour)) => {
+                let style = Style::new().bold().fg_color(Some((*colour).into()));
+                out.push_str(&format!("{style}{label}{style:#}{}", &line[label.len()..]));
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// `n` and the noun, the noun in the plural unless `n` is 1: "1 card", "0 cards", "2 cards".
 /// Every noun ogforge counts (page, post, card, file, error, warning, problem, asset,
 /// attempt) takes a plain -s.
@@ -216,6 +248,22 @@ mod tests {
         assert_eq!(report.exit_status(), ExitStatus::AssetsFailed);
         report.problem(Problem::input("c", "bad"));
         assert_eq!(report.exit_status(), ExitStatus::BadInput);
+    }
+
+    #[test]
+    fn labels_are_coloured_and_the_text_kept() {
+        let text = "error: a.md:2: no title\n  hint: add one\nplain: line";
+        let out = styled(text);
+        assert!(
+            out.starts_with("\u{1b}[1m\u{1b}[31merror:\u{1b}[0m a.md:2"),
+            "{out:?}"
+        );
+        assert!(
+            out.contains("\n\u{1b}[1m\u{1b}[36m  hint:\u{1b}[0m add one"),
+            "{out:?}"
+        );
+        assert!(out.ends_with("\nplain: line"), "{out:?}");
+        assert_eq!(anstream::adapter::strip_str(&out).to_string(), text);
     }
 
     #[test]

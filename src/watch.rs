@@ -181,7 +181,7 @@ impl Pending {
                 // rebuild sees everything afresh.
                 for error in errors {
                     if verbosity >= Verbosity::Normal {
-                        eprintln!("warning: watching: {error}");
+                        crate::report::eprint_styled(&format!("warning: watching: {error}"));
                     }
                 }
                 self.changed.push(PathBuf::from("."));
@@ -237,7 +237,7 @@ fn rebuild(
             }
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::report::eprint_styled(&format!("error: {e:#}"));
             eprintln!("the build failed; watching on, the next save rebuilds");
         }
     }

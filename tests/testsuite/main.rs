@@ -5,6 +5,7 @@ mod cache;
 mod cache_s3;
 mod cards;
 mod check;
+mod color;
 mod completions;
 mod hostile;
 mod incremental;
